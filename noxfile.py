@@ -1,0 +1,49 @@
+"""Project tasks. `nox -s ci` is what CI runs; `nox -s tests -- -k name` passes args to pytest."""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.default_venv_backend = "uv"
+nox.options.error_on_missing_interpreters = True
+nox.options.sessions = ["lint", "tests"]
+
+PYTHON = "3.11"
+TYPED_PACKAGES = ["bot", "webapi"]
+
+
+def install(session: nox.Session, *groups: str) -> None:
+    """Install the locked dependencies plus the given groups into the session's venv."""
+    options = [f"--group={group}" for group in groups]
+    session.run_install(
+        "uv",
+        "sync",
+        "--frozen",
+        "--no-default-groups",
+        *options,
+        env={"UV_PROJECT_ENVIRONMENT": session.virtualenv.location},
+        external=True,
+    )
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff (lint and format) on everything; mypy --strict on the Python packages."""
+    install(session, "lint")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+    session.run("mypy", "--strict", *TYPED_PACKAGES)
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit and API tests (SQLite and PostgreSQL via TEST_POSTGRES_URL)."""
+    install(session, "test")
+    session.run("pytest", *session.posargs)
+
+
+@nox.session(python=False)
+def ci(session: nox.Session) -> None:
+    """Everything CI runs, in order."""
+    session.notify("lint")
+    session.notify("tests")

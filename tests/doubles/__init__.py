@@ -1,0 +1,1 @@
+"""Test doubles: real servers that speak the wire protocols of external services."""

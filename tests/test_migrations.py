@@ -1,0 +1,92 @@
+"""Migrations build the schema the models describe, on SQLite and PostgreSQL, and undo it."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask_migrate import downgrade, upgrade
+
+from tests.conftest import make_settings
+from tests.doubles.fake_llm import FakeLLM
+from webapi import MIGRATIONS_DIR, create_app
+from webapi.extensions import db
+
+TABLES = {"users", "accounts", "dialogs", "messages"}
+
+
+def test_migrations_have_a_single_head() -> None:
+    assert len(ScriptDirectory(MIGRATIONS_DIR).get_heads()) == 1
+
+
+def test_upgrade_matches_the_models_and_downgrade_empties(
+    database_url: str, fake_llm: FakeLLM
+) -> None:
+    app = create_app(settings=make_settings(database_url, fake_llm.base_url))
+    with app.app_context():
+        assert set(sa.inspect(db.engine).get_table_names()) == set()
+
+        upgrade()
+        assert set(sa.inspect(db.engine).get_table_names()) == TABLES | {"alembic_version"}
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            differences = compare_metadata(context, db.metadata)
+        assert differences == []
+
+        downgrade(revision="base")
+        assert set(sa.inspect(db.engine).get_table_names()) == {"alembic_version"}
+
+        upgrade()  # and again from empty, as a fresh deployment would
+        assert set(sa.inspect(db.engine).get_table_names()) == TABLES | {"alembic_version"}
+        db.engine.dispose()
+
+
+def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(
+    sqlite_url: str, fake_llm: FakeLLM
+) -> None:
+    app = create_app(settings=make_settings(sqlite_url, fake_llm.base_url))
+    with app.app_context(), db.engine.connect() as connection:
+        pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("busy_timeout") == 10_000
+        assert pragma("foreign_keys") == 1
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_schema_refuses_a_dialog_with_two_owners(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as connection:
+        user = connection.execute(
+            sa.text(
+                "INSERT INTO users (telegram_id, first_seen_at, last_seen_at) "
+                "VALUES (1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+            )
+        ).scalar_one()
+        account = connection.execute(
+            sa.text(
+                "INSERT INTO accounts (username, password_hash, is_admin, created_at) "
+                "VALUES ('a', 'x', false, CURRENT_TIMESTAMP) RETURNING id"
+            )
+        ).scalar_one()
+        connection.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO dialogs (user_id, account_id, channel, mode, role, started_at)"
+                    " VALUES (:u, :a, 'web', 'assistant', 'consultant', CURRENT_TIMESTAMP)"
+                ),
+                {"u": user, "a": account},
+            )
+
+
+def test_schema_refuses_a_message_of_no_dialog(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+        connection.execute(
+            sa.text(
+                "INSERT INTO messages (dialog_id, role, content, length, created_at, status)"
+                " VALUES (12345, 'user', 'hi', 2, CURRENT_TIMESTAMP, 'ok')"
+            )
+        )

@@ -1,0 +1,58 @@
+"""The OpenAPI document covers every route, and the API honours it (schemathesis)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+
+from tests.conftest import BOT_TOKEN
+from tests.doubles.fake_llm import FakeLLM, Reply
+from webapi.cli import create_account
+from webapi.extensions import db
+
+ADMIN = ("schema-admin", "schema-password-1")
+
+
+def test_every_route_is_documented(sqlite_app: Flask) -> None:
+    document = sqlite_app.test_client().get("/api/v1/openapi.json").get_json()
+    documented = {
+        (path, method.upper()) for path, item in document["paths"].items() for method in item
+    }
+    routed = {
+        (rule.rule.replace("<int:", "{").replace(">", "}"), method)
+        for rule in sqlite_app.url_map.iter_rules()
+        for method in rule.methods or ()
+        if method not in {"HEAD", "OPTIONS"}
+    }
+    assert routed == documented
+    assert document["openapi"].startswith("3.1")
+
+
+def test_api_honours_its_openapi_document(sqlite_app: Flask, fake_llm: FakeLLM) -> None:
+    """No 5xx, no undocumented status, no body outside its schema, for generated requests."""
+    fake_llm.script(*[Reply("A short answer.")] * 1000)
+    with sqlite_app.app_context():
+        create_account(*ADMIN, is_admin=True)
+        db.session.commit()
+    signed_in = sqlite_app.test_client().post(
+        "/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
+    )
+    credentials = {
+        "Authorization": f"Bearer {BOT_TOKEN}",
+        "Cookie": signed_in.headers["Set-Cookie"].split(";", 1)[0],
+    }
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", sqlite_app)
+    operations = [result.ok() for result in schema.get_all_operations()]
+    assert len(operations) >= 10
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy())
+        @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+        def honours_document(case: Any) -> None:
+            case.call_and_validate(headers=credentials)
+
+        honours_document()

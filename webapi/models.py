@@ -1,0 +1,174 @@
+"""The database: Telegram users, console accounts, dialogs and their messages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapi.extensions import db
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Stores UTC; always hands back aware datetimes (SQLite would return naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where UTC is required")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Channel(StrEnum):
+    TELEGRAM = "telegram"
+    WEB = "web"
+
+
+class Mode(StrEnum):
+    ASSISTANT = "assistant"
+    INSIGHTS = "insights"
+
+
+class Author(StrEnum):
+    USER = "user"
+    ASSISTANT = "assistant"
+
+
+class Status(StrEnum):
+    PENDING = "pending"
+    OK = "ok"
+    ERROR = "error"
+
+
+def _one_of(column: str, enum: type[StrEnum]) -> str:
+    values = ", ".join(f"'{member.value}'" for member in enum)
+    return f"{column} IN ({values})"
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    """A Telegram user, as last seen by the bot."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(sa.BigInteger, unique=True)
+    username: Mapped[str | None] = mapped_column(sa.String(64))
+    first_name: Mapped[str | None] = mapped_column(sa.String(255))
+    last_name: Mapped[str | None] = mapped_column(sa.String(255))
+    language_code: Mapped[str | None] = mapped_column(sa.String(35))
+    role: Mapped[str | None] = mapped_column(sa.String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class Account(db.Model):  # type: ignore[name-defined,misc]
+    """A console login."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+
+class Dialog(db.Model):  # type: ignore[name-defined,misc]
+    """One conversation of a user or an account; /reset ends it and a new one starts."""
+
+    __tablename__ = "dialogs"
+    __table_args__ = (
+        sa.CheckConstraint("(user_id IS NULL) <> (account_id IS NULL)", name="one_owner"),
+        sa.CheckConstraint(_one_of("channel", Channel), name="channel"),
+        sa.CheckConstraint(_one_of("mode", Mode), name="mode"),
+        # At most one open dialog per owner, channel and mode, even under concurrent requests.
+        sa.Index(
+            "uq_dialogs_open_user",
+            "user_id",
+            "channel",
+            "mode",
+            unique=True,
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+        sa.Index(
+            "uq_dialogs_open_account",
+            "account_id",
+            "channel",
+            "mode",
+            unique=True,
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    mode: Mapped[str] = mapped_column(sa.String(16))
+    role: Mapped[str] = mapped_column(sa.String(64))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User | None] = relationship()
+    account: Mapped[Account | None] = relationship()
+
+
+class Message(db.Model):  # type: ignore[name-defined,misc]
+    """One turn of a dialog; assistant turns carry the LLM call's figures."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.CheckConstraint(_one_of("role", Author), name="role"),
+        sa.CheckConstraint(_one_of("status", Status), name="status"),
+        # The context window reads a dialog's newest turns; the dashboard scans by time.
+        sa.Index("ix_messages_dialog_id_id", "dialog_id", "id"),
+        sa.Index("ix_messages_created_at_role", "created_at", "role"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dialog_id: Mapped[int] = mapped_column(sa.ForeignKey("dialogs.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(sa.String(16))
+    content: Mapped[str] = mapped_column(sa.Text)
+    length: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(sa.String(16), default=Status.OK)
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    model: Mapped[str | None] = mapped_column(sa.String(255))
+    prompt_tokens: Mapped[int | None]
+    completion_tokens: Mapped[int | None]
+    ttft_ms: Mapped[int | None]
+    latency_ms: Mapped[int | None]
+    sql: Mapped[str | None] = mapped_column(sa.Text)
+
+    dialog: Mapped[Dialog] = relationship()
