@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -209,3 +210,27 @@ def test_unknown_user_gets_404_and_nothing_is_written(app: Flask, bot_api: BotAP
     assert (kind, body["error"]["code"]) == ("http_error", "user_not_found")
     assert rows(app) == []
     assert dialogs(app) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_a_client_that_leaves_mid_answer_keeps_the_question_only(
+    app: Flask, live_url: str, bot_api: BotAPI, fake_llm: FakeLLM
+) -> None:
+    bot_api.upsert(TELEGRAM_ID)
+    fake_llm.script(Reply("word " * 200, chunk_size=5, delay_between_chunks_s=0.02))
+
+    with bot_api.http.stream(
+        "POST", f"/users/{TELEGRAM_ID}/messages", json={"text": "Tell me a long story"}
+    ) as response:
+        for line in response.iter_lines():
+            if line.startswith("event: delta"):
+                break  # hang up after the first piece of the answer
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        (question,) = [m for m in rows(app) if m.role == "user"]
+        if question.status != "pending":
+            break
+        time.sleep(0.05)
+    assert (question.status, question.error_code) == ("error", "cancelled")
+    assert [(m.status, m.content) for m in rows(app) if m.role == "assistant"] == [("error", "")]

@@ -90,3 +90,35 @@ def test_schema_refuses_a_message_of_no_dialog(app: Flask) -> None:
                 " VALUES (12345, 'user', 'hi', 2, CURRENT_TIMESTAMP, 'ok')"
             )
         )
+
+
+def test_readiness_waits_for_the_migrations(database_url: str, fake_llm: FakeLLM) -> None:
+    app = create_app(settings=make_settings(database_url, fake_llm.base_url))
+    client = app.test_client()
+
+    before = client.get("/api/v1/health/ready")
+    assert before.status_code == 503
+    assert before.get_json() == {
+        "status": "not_ready",
+        "database": "ok",
+        "migrations": "behind",
+        "revision": None,
+        "head": "0001",
+    }
+
+    with app.app_context():
+        upgrade()
+    after = client.get("/api/v1/health/ready")
+    assert after.status_code == 200
+    assert after.get_json()["status"] == "ready"
+    assert client.get("/api/v1/health").get_json() == {"status": "ok"}
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_readiness_reports_an_unreachable_database(fake_llm: FakeLLM) -> None:
+    url = "postgresql+psycopg://nobody:wrong@127.0.0.1:1/none"
+    app = create_app(settings=make_settings(url, fake_llm.base_url))
+    response = app.test_client().get("/api/v1/health/ready")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable"

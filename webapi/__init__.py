@@ -18,7 +18,7 @@ from webapi.errors import ErrorResponse, register_error_handlers, validation_err
 from webapi.extensions import db, limiter, migrate
 from webapi.health import migration_head
 from webapi.llm import LLMClient
-from webapi.roles import RoleCatalog, RoleFileError
+from webapi.roles import RoleCatalog, RoleFileError, UnknownDefaultRoleError
 from webapi.services import EXTENSION_KEY, Services
 from webapi.settings import ConfigError, Settings, load_settings
 
@@ -72,6 +72,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     try:
         roles = RoleCatalog(settings.PROMPTS_DIR, settings.DEFAULT_ROLE)
+    except UnknownDefaultRoleError as exc:
+        raise ConfigError(f"configuration error: DEFAULT_ROLE {exc}") from None
     except RoleFileError as exc:
         raise ConfigError(f"configuration error: PROMPTS_DIR {exc}") from None
     llm = LLMClient(
@@ -93,18 +95,26 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         count = settings.TRUSTED_PROXY_COUNT
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count)  # type: ignore[method-assign]
 
+    _create_first_admin(app, settings)
+    return app
+
+
+def _create_first_admin(app: OpenAPI, settings: Settings) -> None:
+    admin_password = settings.ADMIN_PASSWORD
     with app.app_context():
-        admin_password = settings.ADMIN_PASSWORD
         try:
             created = cli.ensure_first_admin(
                 settings.ADMIN_USERNAME,
                 admin_password.get_secret_value() if admin_password else None,
             )
-        except (ValueError, sa.exc.SQLAlchemyError) as exc:
-            raise ConfigError(f"configuration error: ADMIN_PASSWORD {exc}") from None
-        if created:
-            log.info("created the first admin account from ADMIN_USERNAME")
-    return app
+        except ValueError as exc:
+            raise ConfigError(f"configuration error: ADMIN_USERNAME/ADMIN_PASSWORD {exc}") from None
+        except sa.exc.SQLAlchemyError:
+            # Serve anyway: readiness reports the database, and the next start tries again.
+            log.warning("database unreachable: the first admin was not checked for")
+            return
+    if created:
+        log.info("created the first admin account from ADMIN_USERNAME")
 
 
 def _register_routes(app: OpenAPI) -> None:

@@ -7,6 +7,7 @@ import os
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask.cli import with_appcontext
 
 from webapi.extensions import db
 from webapi.models import Account
@@ -48,6 +49,7 @@ def ensure_first_admin(username: str | None, password: str | None) -> bool:
 
 @click.command("create-admin")
 @click.argument("name")
+@with_appcontext
 def create_admin_command(name: str) -> None:
     """Create a console admin NAME; the password comes from ADMIN_PASSWORD or a prompt."""
     password = os.environ.get("ADMIN_PASSWORD") or click.prompt(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -204,15 +205,17 @@ class ConversationService:
         parts: list[str] = []
         outcome: Event | None = None
         try:
-            for event in self.llm.stream_chat(request):
-                if isinstance(event, Delta):
-                    parts.append(event.text)
-                    yield event
-                else:
-                    assistant_id = self._store_answer(
-                        dialog_id, user_message_id, "".join(parts), event
-                    )
-                    outcome = Completed(dialog_id, user_message_id, assistant_id, event)
+            # closing(): a client that goes away must also release the LLM connection now.
+            with closing(self.llm.stream_chat(request)) as stream:
+                for event in stream:
+                    if isinstance(event, Delta):
+                        parts.append(event.text)
+                        yield event
+                    else:
+                        assistant_id = self._store_answer(
+                            dialog_id, user_message_id, "".join(parts), event
+                        )
+                        outcome = Completed(dialog_id, user_message_id, assistant_id, event)
         except LLMError as error:
             outcome = self._store_failure(
                 dialog_id, user_message_id, error.code, error.message, started_at

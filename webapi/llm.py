@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -123,7 +123,9 @@ class LLMClient:
             return False
         return True
 
-    def stream_chat(self, messages: list[ChatCompletionMessageParam]) -> Iterator[Delta | Finished]:
+    def stream_chat(
+        self, messages: list[ChatCompletionMessageParam]
+    ) -> Generator[Delta | Finished, None, None]:
         """Yield the reply's text deltas, then one Finished; raise LLMError on any failure."""
         started = time.monotonic()
         deadline = started + self.timeout_s
@@ -167,7 +169,7 @@ class LLMClient:
 
     def _consume(
         self, stream: openai.Stream[Any], started: float, deadline: float
-    ) -> Iterator[Delta | Finished]:
+    ) -> Generator[Delta | Finished, None, None]:
         # A watchdog closes the connection at the deadline, so a stalled stream cannot
         # hold a worker past the budget (the HTTP read timeout is per read, not per call).
         expired = threading.Event()

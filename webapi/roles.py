@@ -17,6 +17,10 @@ class RoleFileError(ValueError):
     """A role file that cannot be used; the message names the file."""
 
 
+class UnknownDefaultRoleError(RoleFileError):
+    """DEFAULT_ROLE names no role file."""
+
+
 @dataclass(frozen=True)
 class Role:
     name: str
@@ -37,7 +41,8 @@ def parse_role(path: Path) -> Role:
     try:
         meta = yaml.safe_load(match["meta"])
     except yaml.YAMLError as exc:
-        raise RoleFileError(f"{path}: front matter is not valid YAML ({exc})") from None
+        problem = " ".join(str(exc).split())  # one line: start-up errors are one line
+        raise RoleFileError(f"{path}: front matter is not valid YAML ({problem})") from None
     if not isinstance(meta, dict):
         raise RoleFileError(f"{path}: front matter must be a mapping")
     title, description = meta.get("title"), meta.get("description")
@@ -58,7 +63,7 @@ class RoleCatalog:
         roles = [parse_role(path) for path in sorted(directory.glob("*.md"))]
         self._roles = {role.name: role for role in roles}
         if default not in self._roles:
-            raise RoleFileError(f"default role '{default}' has no file {directory / default}.md")
+            raise UnknownDefaultRoleError(f"'{default}' has no file {directory / default}.md")
         self.default = self._roles[default]
 
     def __iter__(self) -> Iterator[Role]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 DEFAULT_MODEL = "openai/gpt-4o-mini"
@@ -53,12 +56,28 @@ class Settings(BaseSettings):
     ADMIN_USERNAME: str | None = None
     ADMIN_PASSWORD: SecretStr | None = None
 
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url_parses(cls, value: str) -> str:
+        try:
+            make_url(value).get_dialect()
+        except (ArgumentError, ImportError, ValueError):
+            raise ValueError("is not a usable SQLAlchemy database URL") from None
+        return value
+
     @field_validator("PROMPTS_DIR")
     @classmethod
     def _prompts_dir_exists(cls, value: Path) -> Path:
         if not value.is_dir():
             raise ValueError(f"{value} is not a directory")
         return value
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        # The database URL may carry a password: never show it.
+        for name, value in super().__repr_args__():
+            if name == "DATABASE_URL":
+                value = make_url(value).render_as_string(hide_password=True)
+            yield name, value
 
     def secret_key(self) -> str:
         """The session signing key; a random one per process in development only."""
@@ -85,6 +104,7 @@ def load_settings(**overrides: object) -> Settings:
             "configuration error: SECRET_KEY is required but not set"
             " (only APP_ENV=development may go without)"
         )
-    if (settings.ADMIN_USERNAME is None) != (settings.ADMIN_PASSWORD is None):
-        raise ConfigError("configuration error: ADMIN_USERNAME and ADMIN_PASSWORD go together")
+    # ADMIN_PASSWORD alone is fine: `flask create-admin NAME` reads it.
+    if settings.ADMIN_USERNAME is not None and settings.ADMIN_PASSWORD is None:
+        raise ConfigError("configuration error: ADMIN_PASSWORD is required with ADMIN_USERNAME")
     return settings

@@ -1,0 +1,115 @@
+"""The LLM client against the fake server: error codes, retries and the overall time budget."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from tests.doubles.fake_llm import FakeLLM, Reply, Stall, Status
+from webapi.llm import Delta, ErrorCode, Finished, LLMClient, LLMError, retry_after_seconds
+
+MESSAGES = [{"role": "user", "content": "hello"}]
+
+
+def client(fake: FakeLLM, timeout_s: float = 3.0, attempts: int = 3) -> LLMClient:
+    return LLMClient(
+        base_url=fake.base_url,
+        api_key="k",
+        model="test-model",
+        timeout_s=timeout_s,
+        max_attempts=attempts,
+        backoff_s=0.05,
+    )
+
+
+def run(llm: LLMClient) -> list[Delta | Finished]:
+    try:
+        return list(llm.stream_chat(MESSAGES))  # type: ignore[arg-type]
+    finally:
+        llm.close()
+
+
+def test_a_stream_yields_deltas_then_one_finished(fake_llm: FakeLLM) -> None:
+    fake_llm.script(Reply("one two three", chunk_size=4))
+    events = run(client(fake_llm))
+    *deltas, finished = events
+    assert "".join(d.text for d in deltas if isinstance(d, Delta)) == "one two three"
+    assert isinstance(finished, Finished)
+    assert (finished.model, finished.completion_tokens) == ("test-model", 3)
+    assert finished.prompt_tokens == 1
+
+
+def test_server_errors_are_retried_then_succeed(fake_llm: FakeLLM) -> None:
+    fake_llm.script(Status(503), Status(502), Reply("ok"))
+    events = run(client(fake_llm))
+    assert isinstance(events[-1], Finished)
+    assert len(fake_llm.requests) == 3
+
+
+def test_attempts_are_bounded(fake_llm: FakeLLM) -> None:
+    fake_llm.script(*[Status(500)] * 5)
+    with pytest.raises(LLMError) as caught:
+        run(client(fake_llm, attempts=2))
+    assert caught.value.code == ErrorCode.UNAVAILABLE
+    assert len(fake_llm.requests) == 2
+
+
+def test_a_retry_after_beyond_the_budget_fails_at_once(fake_llm: FakeLLM) -> None:
+    fake_llm.script(Status(429, retry_after=120), Reply("too late"))
+    with pytest.raises(LLMError) as caught:
+        run(client(fake_llm, timeout_s=2.0))
+    assert caught.value.code == ErrorCode.RATE_LIMITED
+    assert caught.value.retry_after_s == 120
+    assert len(fake_llm.requests) == 1, "no second attempt that could only end past the budget"
+
+
+def test_a_stalled_stream_ends_inside_the_budget(fake_llm: FakeLLM) -> None:
+    fake_llm.script(Stall(after_chunks=2, seconds=20))
+    started = time.monotonic()
+    with pytest.raises(LLMError) as caught:
+        run(client(fake_llm, timeout_s=1.0))
+    assert caught.value.code == ErrorCode.TIMEOUT
+    # The watchdog cuts the stream at the budget, not after the stall's 20 s.
+    assert time.monotonic() - started < 10
+
+
+def test_client_errors_are_not_retried(fake_llm: FakeLLM) -> None:
+    fake_llm.script(Status(400), Reply("never"))
+    with pytest.raises(LLMError) as caught:
+        run(client(fake_llm))
+    assert caught.value.code == ErrorCode.REJECTED
+    assert len(fake_llm.requests) == 1
+
+
+def test_reachability(fake_llm: FakeLLM) -> None:
+    llm = client(fake_llm)
+    assert llm.is_reachable() is True
+    llm.close()
+    fake_llm_gone = LLMClient("http://127.0.0.1:9/v1", "k", "m", timeout_s=1.0)
+    assert fake_llm_gone.is_reachable(timeout_s=1.0) is False
+    fake_llm_gone.close()
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"retry-after": "7"}, 7.0),
+        ({"retry-after": "0.5"}, 0.5),
+        ({"retry-after-ms": "250"}, 0.25),
+        ({"retry-after": "soon"}, None),
+        ({}, None),
+        ({"retry-after": "-3"}, 0.0),
+    ],
+)
+def test_retry_after_parsing(headers: dict[str, str], expected: float | None) -> None:
+    assert retry_after_seconds(headers) == expected
+
+
+def test_retry_after_as_an_http_date() -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    seconds = retry_after_seconds({"retry-after": when})
+    assert seconds is not None
+    assert 25 < seconds <= 30
