@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -100,6 +102,20 @@ def make_settings(database_url: str, llm_base_url: str, **overrides: Any) -> Set
     }
     values.update(overrides)
     return load_settings(**values)
+
+
+def flask_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    """`flask --app webapi ARGS` in a child process with exactly the given environment."""
+    return subprocess.run(  # noqa: S603 (a fixed command line)
+        [sys.executable, "-m", "flask", "--app", "webapi", *args],
+        cwd=ROOT,
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def make_app(settings: Settings) -> Flask:

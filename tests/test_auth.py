@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +14,7 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.security import check_password_hash
 
-from tests.conftest import BOT_TOKEN, ROOT, make_settings
+from tests.conftest import BOT_TOKEN, ROOT, flask_cli, make_settings
 from tests.doubles.fake_llm import FakeLLM
 from webapi import create_app
 from webapi.cli import create_account
@@ -381,19 +379,6 @@ def cli_environment(database_url: str, fake_llm: FakeLLM, **values: str) -> dict
         **values,
     )
     return env
-
-
-def flask_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 (a fixed command line)
-        [sys.executable, "-m", "flask", "--app", "webapi", *args],
-        cwd=ROOT,
-        env=env,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_flask_create_admin_prompts_for_the_password(

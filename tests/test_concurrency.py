@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import BOT_TOKEN, ROOT, BotAPI
+from tests.conftest import BOT_TOKEN, ROOT, BotAPI, flask_cli
 from tests.doubles.fake_llm import FakeLLM, Reply
 
 CONVERSATIONS = 50
@@ -42,13 +42,8 @@ def gunicorn_api(tmp_path: Path, fake_llm: FakeLLM) -> Iterator[tuple[str, Path]
         "PROMPTS_DIR": str(ROOT / "prompts"),
         "API_BIND": f"127.0.0.1:{port}",
     }
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "webapi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-    )
+    migrated = flask_cli(env, "db", "upgrade")
+    assert migrated.returncode == 0, migrated.stderr
     log = (tmp_path / "gunicorn.log").open("w")
     server = subprocess.Popen(
         [

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BOT_TOKEN, ROOT, make_settings
+from tests.conftest import BOT_TOKEN, ROOT, flask_cli, make_settings
 from tests.doubles.fake_llm import FakeLLM
 from webapi import create_app
 from webapi.settings import AppEnv, ConfigError, Settings, load_settings
@@ -243,15 +241,7 @@ def test_flask_cli_without_bot_api_token_prints_one_clear_line(tmp_path: Path) -
         SECRET_KEY=SECRET_KEY,
     )
 
-    result = subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "webapi", "db", "upgrade"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = flask_cli(env, "db", "upgrade")
 
     assert result.returncode != 0
     assert "Traceback" not in result.stderr

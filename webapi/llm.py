@@ -6,7 +6,7 @@ happen only before the first token and never outlast LLM_TIMEOUT_S taken altoget
 
 from __future__ import annotations
 
-import json
+import logging
 import threading
 import time
 from collections.abc import Generator, Mapping
@@ -16,6 +16,8 @@ from typing import Any
 
 import openai
 from openai.types.chat import ChatCompletionMessageParam
+
+log = logging.getLogger(__name__)
 
 
 class ErrorCode:
@@ -200,9 +202,12 @@ class LLMClient:
                         yield Delta(text)
                     if choice.finish_reason is not None:
                         finished = True
-        except (openai.APIError, json.JSONDecodeError, ValueError) as exc:
+        except Exception as exc:
+            # Whatever broke the stream (a cut connection, a chunk that is not JSON, a chunk of
+            # the wrong shape, the watchdog's close), the caller sees one of two codes.
             if expired.is_set() or isinstance(exc, openai.APITimeoutError):
                 raise LLMError(ErrorCode.TIMEOUT, "The language model took too long.") from None
+            log.warning("LLM stream broke off: %s", type(exc).__name__)
             raise LLMError(
                 ErrorCode.BAD_RESPONSE, "The language model's stream broke off."
             ) from None

@@ -243,10 +243,9 @@ class Stall(_BehaviourBase):
 
 
 @dataclass(frozen=True)
-class Malformed(_BehaviourBase):
-    """Stream ``after_chunks`` valid events, then ``data: {not json``, then close."""
+class _BrokenStream(_BehaviourBase):
+    """Stream ``after_chunks`` valid events, then break the stream (how: the subclass says)."""
 
-    kind: ClassVar[str] = "malformed"
     after_chunks: int = 1
     text: str | None = None
     chunk_size: int = DEFAULT_CHUNK_SIZE
@@ -258,18 +257,17 @@ class Malformed(_BehaviourBase):
 
 
 @dataclass(frozen=True)
-class Disconnect(_BehaviourBase):
+class Malformed(_BrokenStream):
+    """Stream ``after_chunks`` valid events, then ``data: {not json``, then close."""
+
+    kind: ClassVar[str] = "malformed"
+
+
+@dataclass(frozen=True)
+class Disconnect(_BrokenStream):
     """Stream ``after_chunks`` events, then drop the connection mid-body."""
 
     kind: ClassVar[str] = "disconnect"
-    after_chunks: int = 1
-    text: str | None = None
-    chunk_size: int = DEFAULT_CHUNK_SIZE
-
-    def __post_init__(self) -> None:
-        _check_int(self, "after_chunks", self.after_chunks, 0)
-        _check_text(self, self.text)
-        _check_int(self, "chunk_size", self.chunk_size, 1)
 
 
 Behaviour: TypeAlias = Reply | Status | Hang | Stall | Malformed | Disconnect
