@@ -18,6 +18,7 @@ from webapi.errors import ErrorResponse, register_error_handlers, validation_err
 from webapi.extensions import db, limiter, migrate
 from webapi.health import migration_head
 from webapi.llm import LLMClient
+from webapi.openapi_document import register_document_route
 from webapi.roles import RoleCatalog, RoleFileError, UnknownDefaultRoleError
 from webapi.services import EXTENSION_KEY, Services
 from webapi.settings import ConfigError, Settings, load_settings
@@ -126,26 +127,4 @@ def _register_routes(app: OpenAPI) -> None:
     app.register_api(auth_bp)
     app.register_api(bot_bp)
 
-    @app.get(
-        "/api/v1/openapi.json",
-        tags=[],
-        responses={200: {"description": "This OpenAPI document."}},
-        operation_id="openapi_document",
-    )
-    def openapi_document() -> dict[str, Any]:
-        """The OpenAPI document of every route."""
-        return _without_default_422(app.api_doc)
-
-
-def _without_default_422(document: dict[str, Any]) -> dict[str, Any]:
-    """Drop the 422 flask-openapi3 adds to every operation (as a list, not our error shape).
-
-    Operations that validate input document their 422 with ErrorResponse themselves.
-    """
-    for path_item in document["paths"].values():
-        for operation in path_item.values():
-            response = operation.get("responses", {}).get("422", {})
-            schema = response.get("content", {}).get("application/json", {}).get("schema", {})
-            if schema.get("type") == "array":
-                del operation["responses"]["422"]
-    return document
+    register_document_route(app)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from webapi.conversation import Completed, Event, Failed
 from webapi.llm import Delta
 
+SSE_MEDIA_TYPE = "text/event-stream"
 SSE_HEADERS = {
     "Cache-Control": "no-cache",
     # Tell nginx-like proxies not to buffer the stream.
@@ -64,9 +65,7 @@ def format_event(event: str, payload: BaseModel) -> str:
 
 def event_stream(frames: Iterable[str]) -> Response:
     """A streaming response that keeps the request context alive while it is sent."""
-    return Response(
-        stream_with_context(iter(frames)), mimetype="text/event-stream", headers=SSE_HEADERS
-    )
+    return Response(stream_with_context(iter(frames)), mimetype=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
 
 def exchange_frames(events: Iterable[Event]) -> Iterator[str]:
@@ -109,8 +108,8 @@ def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
     return schema
 
 
-def sse_response_doc(description: str) -> dict[str, Any]:
-    """An OpenAPI response for an answer stream: each event's name and its JSON payload."""
+def answer_event_schema() -> dict[str, Any]:
+    """The JSON Schema of one event of an answer stream: its name and its JSON payload."""
     variants = []
     for name, model in EVENTS.items():
         payload = model.model_json_schema()
@@ -128,7 +127,9 @@ def sse_response_doc(description: str) -> dict[str, Any]:
                 },
             }
         )
-    return {
-        "description": description,
-        "content": {"text/event-stream": {"schema": {"oneOf": variants}}},
-    }
+    return {"oneOf": variants}
+
+
+def sse_response_doc(description: str) -> dict[str, Any]:
+    """An OpenAPI response for an answer stream (its event schema: see openapi_document)."""
+    return {"description": description, "content": {SSE_MEDIA_TYPE: {"schema": {}}}}
