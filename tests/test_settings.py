@@ -90,6 +90,7 @@ def test_missing_bot_api_token_is_named(monkeypatch: pytest.MonkeyPatch) -> None
         ("DEFAULT_ROLE", "Not A Role"),
         ("BOT_API_TOKEN", "short-token"),
         ("SECRET_KEY", "short-key"),
+        ("LOGIN_RATE_LIMIT", "lots"),
     ],
 )
 def test_malformed_variable_is_named(
@@ -198,6 +199,15 @@ def test_default_role_without_a_prompt_file(sqlite_url: str, fake_llm: FakeLLM) 
     assert message.startswith("configuration error: ")
     assert "no-such-role" in message
     assert "DEFAULT_ROLE" in message, "the message names the variable to fix"
+
+
+def test_unknown_rate_limit_storage(sqlite_url: str, fake_llm: FakeLLM) -> None:
+    settings = make_settings(sqlite_url, fake_llm.base_url, RATELIMIT_STORAGE_URI="bogus://x")
+
+    with pytest.raises(ConfigError) as caught:
+        create_app(settings=settings)
+
+    assert one_line(caught.value).startswith("configuration error: RATELIMIT_STORAGE_URI ")
 
 
 def test_broken_role_file_is_one_line_naming_the_file(

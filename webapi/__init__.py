@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
+from limits.errors import ConfigurationError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapi import cli, security
@@ -67,7 +68,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
-    limiter.init_app(app)
+    try:
+        limiter.init_app(app)
+    except ConfigurationError as exc:
+        raise ConfigError(f"configuration error: RATELIMIT_STORAGE_URI {exc}") from None
     with app.app_context():
         configure_engine(db.engine)
 

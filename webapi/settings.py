@@ -8,6 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
+import limits
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
@@ -63,6 +64,12 @@ class Settings(BaseSettings):
             make_url(value).get_dialect()
         except (ArgumentError, ImportError, ValueError):
             raise ValueError("is not a usable SQLAlchemy database URL") from None
+        return value
+
+    @field_validator("LOGIN_RATE_LIMIT")
+    @classmethod
+    def _rate_limit_parses(cls, value: str) -> str:
+        limits.parse(value)  # raises ValueError with a readable message
         return value
 
     @field_validator("PROMPTS_DIR")
