@@ -69,7 +69,10 @@ class Settings(BaseSettings):
     @field_validator("LOGIN_RATE_LIMIT")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
-        limits.parse(value)  # raises ValueError with a readable message
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError("is not a rate limit such as '10 per minute'") from None
         return value
 
     @field_validator("PROMPTS_DIR")
