@@ -108,6 +108,7 @@ def load_settings(**overrides: object) -> Settings:
         error = exc.errors()[0]
         name = ".".join(str(part) for part in error["loc"]) or "settings"
         problem = "is required but not set" if error["type"] == "missing" else error["msg"]
+        problem = problem.removeprefix("Value error, ")
         raise ConfigError(f"configuration error: {name} {problem}") from None
     if settings.SECRET_KEY is None and settings.APP_ENV is not AppEnv.DEVELOPMENT:
         raise ConfigError(
