@@ -147,3 +147,16 @@ def test_console_accounts_converse_through_the_same_service(app: Flask, fake_llm
         "Hi, console.",
         "Again",
     ]
+
+
+def test_looking_at_status_and_role_opens_no_dialog(app: Flask, bot_api: BotAPI) -> None:
+    bot_api.upsert(TELEGRAM_ID)
+
+    status = bot_api.status(TELEGRAM_ID).json()
+    role = bot_api.http.get(f"/users/{TELEGRAM_ID}/role").json()
+
+    assert status["context"] == {"dialog_id": None, "messages_used": 0, "max_messages": 20}
+    assert status["today"] == {"messages": 0, "prompt_tokens": 0, "completion_tokens": 0}
+    assert role == {"role": status["role"], "dialog_id": None}
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Dialog.id))) == 0

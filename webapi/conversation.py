@@ -67,7 +67,9 @@ class Completed:
 
 @dataclass(frozen=True)
 class ContextInfo:
-    dialog_id: int
+    """The owner's current context; dialog_id is None until their first message."""
+
+    dialog_id: int | None
     role: Role
     messages_used: int
 
@@ -152,7 +154,10 @@ class ConversationService:
     def context_info(
         self, owner: Owner, channel: Channel, mode: Mode, preferred_role: str | None
     ) -> ContextInfo:
-        dialog = self.current_dialog(owner, channel, mode, preferred_role)
+        """Read-only: looking at the context never opens a dialog."""
+        dialog = self._open_dialog(owner, channel, mode)
+        if dialog is None:
+            return ContextInfo(None, self.roles.resolve(preferred_role), 0)
         return ContextInfo(
             dialog_id=dialog.id,
             role=self.roles.resolve(dialog.role),

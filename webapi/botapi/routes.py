@@ -74,7 +74,7 @@ class RolesOut(BaseModel):
 
 class UserRoleOut(BaseModel):
     role: RoleOut
-    dialog_id: int = Field(description="The user's current dialog.")
+    dialog_id: int | None = Field(description="The user's current dialog; none before the first.")
 
 
 class ResetOut(BaseModel):
@@ -83,7 +83,7 @@ class ResetOut(BaseModel):
 
 
 class ContextOut(BaseModel):
-    dialog_id: int
+    dialog_id: int | None = Field(description="None until the user's first message.")
     messages_used: int
     max_messages: int
 
@@ -195,13 +195,12 @@ def list_roles() -> dict[str, Any]:
 
 @bp.get("/users/<int:telegram_id>/role", responses={200: UserRoleOut, **NOT_FOUND})
 def get_role(path: UserPath) -> dict[str, Any]:
-    """The role of the user's current dialog."""
+    """The role of the user's current dialog (or the one their next dialog will have)."""
     user = _user_or_404(path.telegram_id)
-    dialog = services().conversation.current_dialog(
+    info = services().conversation.context_info(
         Owner(user_id=user.id), Channel.TELEGRAM, Mode.ASSISTANT, user.role
     )
-    role = services().roles.resolve(dialog.role)
-    return UserRoleOut(role=RoleOut.of(role), dialog_id=dialog.id).model_dump(mode="json")
+    return UserRoleOut(role=RoleOut.of(info.role), dialog_id=info.dialog_id).model_dump(mode="json")
 
 
 @bp.put("/users/<int:telegram_id>/role", responses={200: UserRoleOut, **NOT_FOUND})
