@@ -42,6 +42,13 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Print what webapi adds to a streamed answer and its throughput (SQLite, PostgreSQL)."""
+    install(session, "test")
+    session.run("python", "-m", "tests.bench", *session.posargs)
+
+
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
     """Everything CI runs, in order."""

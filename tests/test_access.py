@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.conftest import BOT_TOKEN
 from tests.doubles.fake_llm import FakeLLM
+from tests.support import BOT_TOKEN
 from webapi.cli import create_account
 from webapi.extensions import db
 from webapi.security import BOT_BLUEPRINT, PUBLIC_ENDPOINTS

@@ -14,8 +14,8 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.security import check_password_hash
 
-from tests.conftest import BOT_TOKEN, ROOT, flask_cli, make_settings
 from tests.doubles.fake_llm import FakeLLM
+from tests.support import BOT_TOKEN, ROOT, flask_cli, make_settings
 from webapi import create_app
 from webapi.cli import create_account
 from webapi.extensions import db

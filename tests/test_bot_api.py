@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from tests.conftest import ROOT, BotAPI
 from tests.doubles.fake_llm import FakeLLM, Reply
+from tests.support import ROOT, BotAPI
 from webapi.conversation import Completed, Owner
 from webapi.extensions import db
 from webapi.models import Account, Channel, Dialog, Message, User

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from tests.conftest import ROOT, BotAPI
 from tests.doubles.fake_llm import Disconnect, FakeLLM, Hang, Malformed, Reply, Stall, Status
+from tests.support import ROOT, BotAPI
 from webapi.extensions import db
 from webapi.models import Dialog, Message
 from webapi.roles import parse_role

@@ -10,8 +10,8 @@ from alembic.script import ScriptDirectory
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 
-from tests.conftest import make_settings
 from tests.doubles.fake_llm import FakeLLM
+from tests.support import make_settings
 from webapi import MIGRATIONS_DIR, create_app
 from webapi.extensions import db
 

@@ -8,8 +8,8 @@ import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 
-from tests.conftest import BOT_TOKEN
 from tests.doubles.fake_llm import FakeLLM, Reply
+from tests.support import BOT_TOKEN
 from webapi.cli import create_account
 from webapi.extensions import db
 

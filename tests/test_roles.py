@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support import ROOT
 from webapi.roles import ROLE_NAME, RoleCatalog, RoleFileError, parse_role
 from webapi.settings import Settings
 

@@ -7,8 +7,8 @@ import logging
 import pytest
 from flask import Flask
 
-from tests.conftest import BOT_TOKEN, BotAPI
 from tests.doubles.fake_llm import FakeLLM, Status
+from tests.support import BOT_TOKEN, BotAPI
 from webapi.cli import create_account
 from webapi.extensions import db
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import BOT_TOKEN, ROOT, flask_cli, make_settings
 from tests.doubles.fake_llm import FakeLLM
+from tests.support import BOT_TOKEN, ROOT, flask_cli, make_settings
 from webapi import create_app
 from webapi.settings import AppEnv, ConfigError, Settings, load_settings
 
