@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,7 +20,7 @@ from tests.support import BOT_TOKEN, ROOT, flask_cli, make_settings
 from webapi import create_app
 from webapi.cli import create_account
 from webapi.extensions import db
-from webapi.models import Account
+from webapi.models import Account, ConsoleSession, utcnow
 from webapi.security import SESSION_COOKIE_NAME
 from webapi.services import services
 from webapi.settings import ConfigError, Settings
@@ -409,3 +410,60 @@ def test_flask_create_admin_takes_admin_password_from_the_environment(
     assert result.returncode == 0, result.stderr
     assert "env-password-123" not in result.stdout + result.stderr
     assert login(sqlite_app.test_client(), "boss", "env-password-123").status_code == 200
+
+
+def _cookie(client: FlaskClient) -> str:
+    cookie = client.get_cookie(SESSION_COOKIE_NAME)
+    assert cookie is not None
+    return cookie.value
+
+
+def _client_with(app: Flask, cookie: str) -> FlaskClient:
+    client = app.test_client()
+    client.set_cookie(SESSION_COOKIE_NAME, cookie)
+    return client
+
+
+def test_a_copied_cookie_is_dead_after_logout(app: Flask, account: int) -> None:
+    client = app.test_client()
+    assert login(client, USERNAME, PASSWORD).status_code == 200
+    copy = _client_with(app, _cookie(client))
+    assert copy.get("/api/v1/auth/me").status_code == 200
+
+    assert client.post("/api/v1/auth/logout").status_code == 200
+
+    assert copy.get("/api/v1/auth/me").status_code == 401
+
+
+def test_logout_ends_only_its_own_session(app: Flask, account: int) -> None:
+    laptop, phone = app.test_client(), app.test_client()
+    login(laptop, USERNAME, PASSWORD)
+    login(phone, USERNAME, PASSWORD)
+
+    laptop.post("/api/v1/auth/logout")
+
+    assert laptop.get("/api/v1/auth/me").status_code == 401
+    assert phone.get("/api/v1/auth/me").status_code == 200
+
+
+def test_an_expired_session_is_refused(app: Flask, account: int) -> None:
+    client = app.test_client()
+    login(client, USERNAME, PASSWORD)
+    with app.app_context():
+        db.session.execute(
+            sa.update(ConsoleSession).values(expires_at=utcnow() - timedelta(seconds=1))
+        )
+        db.session.commit()
+
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_only_a_hash_of_the_session_token_is_stored(app: Flask, account: int) -> None:
+    client = app.test_client()
+    login(client, USERNAME, PASSWORD)
+    cookie = _cookie(client)
+    with app.app_context():
+        (stored,) = db.session.scalars(sa.select(ConsoleSession.token_hash)).all()
+    token = app.session_interface.get_signing_serializer(app).loads(cookie)["sid"]  # type: ignore[attr-defined]
+    assert token not in stored
+    assert len(stored) == 64

@@ -14,8 +14,9 @@ from tests.doubles.fake_llm import FakeLLM
 from tests.support import make_settings
 from webapi import MIGRATIONS_DIR, create_app
 from webapi.extensions import db
+from webapi.health import migration_head
 
-TABLES = {"users", "accounts", "dialogs", "messages"}
+TABLES = {"users", "accounts", "console_sessions", "dialogs", "messages"}
 
 
 def test_migrations_have_a_single_head() -> None:
@@ -103,7 +104,7 @@ def test_readiness_waits_for_the_migrations(database_url: str, fake_llm: FakeLLM
         "database": "ok",
         "migrations": "behind",
         "revision": None,
-        "head": "0001",
+        "head": migration_head(MIGRATIONS_DIR),
     }
 
     with app.app_context():

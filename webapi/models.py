@@ -98,6 +98,26 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
         return check_password_hash(self.password_hash, password)
 
 
+class ConsoleSession(db.Model):  # type: ignore[name-defined,misc]
+    """A signed-in console session; the cookie carries its token, the table its hash.
+
+    Kept server-side so that signing out (or expiry) ends it for good, even for a copied cookie.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    account: Mapped[Account] = relationship()
+
+
 class Dialog(db.Model):  # type: ignore[name-defined,misc]
     """One conversation of a user or an account; /reset ends it and a new one starts."""
 

@@ -7,7 +7,7 @@ from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, session
+from flask import current_app
 from pydantic import BaseModel, Field
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -16,7 +16,7 @@ from webapi.errors import ApiError, ErrorResponse
 from webapi.extensions import db, limiter
 from webapi.models import Account, utcnow
 from webapi.schemas import ShortName
-from webapi.security import COOKIE_SCHEME, SESSION_ACCOUNT_KEY, require_account
+from webapi.security import COOKIE_SCHEME, end_session, require_account, start_session
 
 
 @cache
@@ -62,10 +62,7 @@ def login(body: LoginIn) -> dict[str, Any]:
     if not account.check_password(body.password):
         raise ApiError(401, "invalid_credentials", "Wrong username or password.")
     account.last_login_at = utcnow()
-    db.session.commit()
-    session.clear()
-    session[SESSION_ACCOUNT_KEY] = account.id
-    session.permanent = True
+    start_session(account)
     return _account_out(account)
 
 
@@ -75,8 +72,8 @@ def login(body: LoginIn) -> dict[str, Any]:
     security=[{COOKIE_SCHEME: []}],
 )
 def logout() -> dict[str, Any]:
-    """End the session."""
-    session.clear()
+    """End the session: the cookie, and the server-side record that any copy of it needs."""
+    end_session()
     return {"status": "signed_out"}
 
 
