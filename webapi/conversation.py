@@ -115,19 +115,22 @@ class ConversationService:
 
     def reset(
         self, owner: Owner, channel: Channel, mode: Mode, preferred_role: str | None
-    ) -> Dialog:
-        """End the open dialog (its history stays) and start a new one."""
-        self.end_open_dialog(owner, channel, mode)
-        return self.current_dialog(owner, channel, mode, preferred_role)
+    ) -> tuple[Dialog, int | None]:
+        """End the open dialog (its history stays) and start a new one; (new, ended id)."""
+        ended_id = self.end_open_dialog(owner, channel, mode)
+        return self.current_dialog(owner, channel, mode, preferred_role), ended_id
 
-    def end_open_dialog(self, owner: Owner, channel: Channel, mode: Mode) -> None:
-        db.session.execute(
+    def end_open_dialog(self, owner: Owner, channel: Channel, mode: Mode) -> int | None:
+        """End the owner's open dialog, if any, and say which it was."""
+        ended_id = db.session.scalar(
             sa.update(Dialog)
             .where(owner.filter(), Dialog.channel == channel, Dialog.mode == mode)
             .where(Dialog.ended_at.is_(None))
             .values(ended_at=utcnow())
+            .returning(Dialog.id)
         )
         db.session.commit()
+        return ended_id
 
     def _open_dialog(self, owner: Owner, channel: Channel, mode: Mode) -> Dialog | None:
         return db.session.scalar(

@@ -172,17 +172,9 @@ def send_message(path: UserPath, body: MessageIn) -> Response:
 def reset_dialog(path: UserPath) -> dict[str, Any]:
     """End the current dialog (its history is kept) and start an empty one."""
     user = _user_or_404(path.telegram_id)
-    owner = Owner(user_id=user.id)
-    conversation = services().conversation
-    ended = db.session.scalar(
-        sa.select(Dialog.id).where(
-            owner.filter(),
-            Dialog.channel == Channel.TELEGRAM,
-            Dialog.mode == Mode.ASSISTANT,
-            Dialog.ended_at.is_(None),
-        )
+    dialog, ended = services().conversation.reset(
+        Owner(user_id=user.id), Channel.TELEGRAM, Mode.ASSISTANT, user.role
     )
-    dialog = conversation.reset(owner, Channel.TELEGRAM, Mode.ASSISTANT, user.role)
     return ResetOut(dialog_id=dialog.id, ended_dialog_id=ended).model_dump(mode="json")
 
 
@@ -212,7 +204,7 @@ def set_role(path: UserPath, body: RoleIn) -> dict[str, Any]:
         raise ApiError(404, "role_not_found", f"There is no role named '{body.role}'.")
     user.role = role.name
     db.session.commit()
-    dialog = services().conversation.reset(
+    dialog, _ = services().conversation.reset(
         Owner(user_id=user.id), Channel.TELEGRAM, Mode.ASSISTANT, user.role
     )
     return UserRoleOut(role=RoleOut.of(role), dialog_id=dialog.id).model_dump(mode="json")
