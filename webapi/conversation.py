@@ -243,7 +243,7 @@ class ConversationService:
                 "Something went wrong on our side.",
                 started_at,
             )
-        if outcome is None:  # pragma: no cover - stream_chat always ends with Finished or raises
+        if outcome is None:  # stream_chat ends with Finished or raises; the stream must still end
             outcome = self._store_failure(
                 dialog_id, user_message_id, INTERNAL, "The answer ended unexpectedly.", started_at
             )
