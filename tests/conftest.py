@@ -13,7 +13,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.doubles.fake_llm import FakeLLM
-from tests.support import BotAPI, make_app, make_settings, scratch_postgres_database, serve
+from tests.support import (
+    BotAPI,
+    dispose_app,
+    make_app,
+    make_settings,
+    scratch_postgres_database,
+    serve,
+)
 
 # The machine's PostgreSQL (.ci/run starts it); each test gets a database of its own.
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -76,7 +83,7 @@ def app(
 ) -> Iterator[Flask]:
     app = make_app(make_settings(database_url, fake_llm.base_url, **settings_overrides))
     yield app
-    _dispose(app)
+    dispose_app(app)
 
 
 @pytest.fixture
@@ -85,16 +92,7 @@ def sqlite_app(
 ) -> Iterator[Flask]:
     app = make_app(make_settings(sqlite_url, fake_llm.base_url, **settings_overrides))
     yield app
-    _dispose(app)
-
-
-def _dispose(app: Flask) -> None:
-    from webapi.extensions import db
-    from webapi.services import services
-
-    with app.app_context():
-        services().llm.close()
-        db.engine.dispose()
+    dispose_app(app)
 
 
 @pytest.fixture

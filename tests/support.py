@@ -23,6 +23,8 @@ from httpx_sse import connect_sse
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from webapi import create_app
+from webapi.extensions import db
+from webapi.services import services
 from webapi.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -136,6 +138,25 @@ def make_app(settings: Settings) -> Flask:
     with app.app_context():
         upgrade()
     return app
+
+
+def dispose_app(app: Flask) -> None:
+    """Close what an app holds open: its LLM client and its database connections."""
+    with app.app_context():
+        services().llm.close()
+        db.engine.dispose()
+
+
+@contextmanager
+def started_app(database_url: str, llm_base_url: str, **overrides: Any) -> Iterator[Flask]:
+    """An app as a (re)start builds it: no migration run; disposed afterwards."""
+    app = create_app(
+        {"TESTING": True}, settings=make_settings(database_url, llm_base_url, **overrides)
+    )
+    try:
+        yield app
+    finally:
+        dispose_app(app)
 
 
 def serve(app: Flask) -> Iterator[str]:

@@ -16,13 +16,12 @@ from flask_migrate import upgrade
 from werkzeug.security import check_password_hash
 
 from tests.doubles.fake_llm import FakeLLM
-from tests.support import BOT_TOKEN, ROOT, flask_cli, make_settings
+from tests.support import BOT_TOKEN, ROOT, flask_cli, make_settings, started_app
 from webapi import create_app
 from webapi.cli import create_account
 from webapi.extensions import db
 from webapi.models import Account, ConsoleSession, utcnow
 from webapi.security import SESSION_COOKIE_NAME
-from webapi.services import services
 from webapi.settings import ConfigError, Settings
 
 LOGIN = "/api/v1/auth/login"
@@ -71,22 +70,11 @@ def assert_hashed(account: Account, password: str) -> None:
     assert check_password_hash(account.password_hash, password)
 
 
-def dispose(app: Flask) -> None:
-    with app.app_context():
-        services().llm.close()
-        db.engine.dispose()
-
-
 @contextmanager
 def started(database_url: str, fake_llm: FakeLLM, **overrides: Any) -> Iterator[Flask]:
     """Another start of the API on the same database (as a container restart would be)."""
-    app = create_app(
-        {"TESTING": True}, settings=make_settings(database_url, fake_llm.base_url, **overrides)
-    )
-    try:
+    with started_app(database_url, fake_llm.base_url, **overrides) as app:
         yield app
-    finally:
-        dispose(app)
 
 
 # --- session cookie -------------------------------------------------------------------------

@@ -11,8 +11,8 @@ from flask import Flask
 from flask_migrate import downgrade, upgrade
 
 from tests.doubles.fake_llm import FakeLLM
-from tests.support import make_settings
-from webapi import MIGRATIONS_DIR, create_app
+from tests.support import started_app
+from webapi import MIGRATIONS_DIR
 from webapi.extensions import db
 from webapi.health import migration_head
 
@@ -26,8 +26,7 @@ def test_migrations_have_a_single_head() -> None:
 def test_upgrade_matches_the_models_and_downgrade_empties(
     database_url: str, fake_llm: FakeLLM
 ) -> None:
-    app = create_app(settings=make_settings(database_url, fake_llm.base_url))
-    with app.app_context():
+    with started_app(database_url, fake_llm.base_url) as app, app.app_context():
         assert set(sa.inspect(db.engine).get_table_names()) == set()
 
         upgrade()
@@ -42,20 +41,20 @@ def test_upgrade_matches_the_models_and_downgrade_empties(
 
         upgrade()  # and again from empty, as a fresh deployment would
         assert set(sa.inspect(db.engine).get_table_names()) == TABLES | {"alembic_version"}
-        db.engine.dispose()
 
 
 def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(
     sqlite_url: str, fake_llm: FakeLLM
 ) -> None:
-    app = create_app(settings=make_settings(sqlite_url, fake_llm.base_url))
-    with app.app_context(), db.engine.connect() as connection:
+    with (
+        started_app(sqlite_url, fake_llm.base_url) as app,
+        app.app_context(),
+        db.engine.connect() as connection,
+    ):
         pragma = lambda name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
         assert pragma("journal_mode") == "wal"
         assert pragma("busy_timeout") == 10_000
         assert pragma("foreign_keys") == 1
-    with app.app_context():
-        db.engine.dispose()
 
 
 def test_schema_refuses_a_dialog_with_two_owners(app: Flask) -> None:
@@ -94,32 +93,30 @@ def test_schema_refuses_a_message_of_no_dialog(app: Flask) -> None:
 
 
 def test_readiness_waits_for_the_migrations(database_url: str, fake_llm: FakeLLM) -> None:
-    app = create_app(settings=make_settings(database_url, fake_llm.base_url))
-    client = app.test_client()
+    with started_app(database_url, fake_llm.base_url) as app:
+        client = app.test_client()
 
-    before = client.get("/api/v1/health/ready")
-    assert before.status_code == 503
-    assert before.get_json() == {
-        "status": "not_ready",
-        "database": "ok",
-        "migrations": "behind",
-        "revision": None,
-        "head": migration_head(MIGRATIONS_DIR),
-    }
+        before = client.get("/api/v1/health/ready")
+        assert before.status_code == 503
+        assert before.get_json() == {
+            "status": "not_ready",
+            "database": "ok",
+            "migrations": "behind",
+            "revision": None,
+            "head": migration_head(MIGRATIONS_DIR),
+        }
 
-    with app.app_context():
-        upgrade()
-    after = client.get("/api/v1/health/ready")
-    assert after.status_code == 200
-    assert after.get_json()["status"] == "ready"
-    assert client.get("/api/v1/health").get_json() == {"status": "ok"}
-    with app.app_context():
-        db.engine.dispose()
+        with app.app_context():
+            upgrade()
+        after = client.get("/api/v1/health/ready")
+        assert after.status_code == 200
+        assert after.get_json()["status"] == "ready"
+        assert client.get("/api/v1/health").get_json() == {"status": "ok"}
 
 
 def test_readiness_reports_an_unreachable_database(fake_llm: FakeLLM) -> None:
     url = "postgresql+psycopg://nobody:wrong@127.0.0.1:1/none"
-    app = create_app(settings=make_settings(url, fake_llm.base_url))
-    response = app.test_client().get("/api/v1/health/ready")
+    with started_app(url, fake_llm.base_url) as app:
+        response = app.test_client().get("/api/v1/health/ready")
     assert response.status_code == 503
     assert response.get_json()["database"] == "unreachable"
