@@ -8,20 +8,18 @@ database writes and the SSE re-framing. Medians and ratios are taken within one 
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import openai
 import sqlalchemy as sa
 
 from tests.doubles.fake_llm import FakeLLM, Reply
-from tests.support import BotAPI, gunicorn_api, scratch_postgres_database
+from tests.support import POSTGRES_ADMIN_URL, BotAPI, gunicorn_api, scratch_postgres_database
 
 ANSWER = "The quick brown fox jumps over the lazy dog. " * 14  # 630 characters
 CHUNK = 8  # characters per streamed chunk: ~80 chunks an answer
@@ -88,23 +86,17 @@ def concurrent(url: str, users: int, per_user: int) -> tuple[float, float, float
     return len(latencies) / wall, statistics.median(latencies), percentile(latencies, 0.95)
 
 
-@contextmanager
-def databases(workdir: Path) -> Iterator[Iterator[tuple[str, str]]]:
-    def each() -> Iterator[tuple[str, str]]:
-        yield "sqlite", f"sqlite:///{workdir / 'bench.db'}"
-        admin_url = os.environ.get(
-            "TEST_POSTGRES_URL", "postgresql+psycopg://aidd:aidd@127.0.0.1:5432/postgres"
-        )
-        admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            with scratch_postgres_database(admin) as url:
-                yield "postgresql", url
-        except sa.exc.OperationalError:
-            print("postgresql: not reachable at TEST_POSTGRES_URL, not measured")
-        finally:
-            admin.dispose()
-
-    yield each()
+def databases(workdir: Path) -> Iterator[tuple[str, str]]:
+    """SQLite, then a scratch PostgreSQL database when TEST_POSTGRES_URL answers."""
+    yield "sqlite", f"sqlite:///{workdir / 'bench.db'}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with scratch_postgres_database(admin) as url:
+            yield "postgresql", url
+    except sa.exc.OperationalError:
+        print("postgresql: not reachable at TEST_POSTGRES_URL, not measured")
+    finally:
+        admin.dispose()
 
 
 Row = tuple[str, float, float, float, float, float]
@@ -136,11 +128,10 @@ def main() -> None:
         print(f"{'path':<22}{'TTFT ms (median)':>18}{'total ms (median)':>19}")
         print(f"{'LLM directly':<22}{direct_ttft * to_ms:>18.2f}{direct_total * to_ms:>19.2f}")
         rows = []
-        with databases(Path(tmp)) as each_database:
-            for name, url in each_database:
-                row = measure(name, url, fake, Path(tmp), args)
-                print(f"{'via webapi, ' + name:<22}{row[1] * to_ms:>18.2f}{row[2] * to_ms:>19.2f}")
-                rows.append(row)
+        for name, url in databases(Path(tmp)):
+            row = measure(name, url, fake, Path(tmp), args)
+            print(f"{'via webapi, ' + name:<22}{row[1] * to_ms:>18.2f}{row[2] * to_ms:>19.2f}")
+            rows.append(row)
         print()
         print(f"{'database':<12}{'TTFT x direct':>15}{'added TTFT ms':>15}{'added total ms':>16}")
         for name, ttft, total, *_ in rows:

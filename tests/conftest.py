@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,17 +13,13 @@ from flask.testing import FlaskClient
 
 from tests.doubles.fake_llm import FakeLLM
 from tests.support import (
+    POSTGRES_ADMIN_URL,
     BotAPI,
     dispose_app,
     make_app,
     make_settings,
     scratch_postgres_database,
     serve,
-)
-
-# The machine's PostgreSQL (.ci/run starts it); each test gets a database of its own.
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_URL", "postgresql+psycopg://aidd:aidd@127.0.0.1:5432/postgres"
 )
 
 

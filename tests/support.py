@@ -30,6 +30,10 @@ from webapi.settings import Settings, load_settings
 ROOT = Path(__file__).resolve().parent.parent
 BOT_TOKEN = "test-bot-token-0123456789"
 SECRET_KEY = "test-secret-key-0123456789"
+# The machine's PostgreSQL (.ci/run starts it): a role that may create databases.
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://aidd:aidd@127.0.0.1:5432/postgres"
+)
 
 
 def free_port() -> int:
