@@ -23,6 +23,7 @@ from httpx_sse import connect_sse
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from webapi import create_app
+from webapi.database import dispose_read_engines
 from webapi.extensions import db
 from webapi.services import services
 from webapi.settings import Settings, load_settings
@@ -149,6 +150,7 @@ def dispose_app(app: Flask) -> None:
     with app.app_context():
         services().llm.close()
         db.engine.dispose()
+    dispose_read_engines(app)
 
 
 @contextmanager

@@ -13,9 +13,9 @@ from flask.testing import FlaskClient
 
 from tests.doubles.fake_llm import FakeLLM
 from tests.support import BOT_TOKEN
-from webapi.cli import create_account
+from webapi.api.security import BOT_BLUEPRINT, PUBLIC_ENDPOINTS
+from webapi.domain.accounts import create_account
 from webapi.extensions import db
-from webapi.security import BOT_BLUEPRINT, PUBLIC_ENDPOINTS
 
 TELEGRAM_ID = 1
 USERNAME = "ada"
@@ -136,7 +136,6 @@ def seeded(app: Flask, fake_llm: FakeLLM) -> dict[str, int]:
     """An account, a Telegram user with id 1 and one exchange: something to protect."""
     with app.app_context():
         create_account(USERNAME, PASSWORD, is_admin=True)
-        db.session.commit()
     client = app.test_client()
     assert (
         client.put(

@@ -18,10 +18,10 @@ from werkzeug.security import check_password_hash
 from tests.doubles.fake_llm import FakeLLM
 from tests.support import BOT_TOKEN, ROOT, flask_cli, make_settings, started_app
 from webapi import create_app
-from webapi.cli import create_account
+from webapi.api.security import SESSION_COOKIE_NAME
+from webapi.domain.accounts import create_account
 from webapi.extensions import db
 from webapi.models import Account, ConsoleSession, utcnow
-from webapi.security import SESSION_COOKIE_NAME
 from webapi.settings import ConfigError, Settings
 
 LOGIN = "/api/v1/auth/login"
@@ -36,7 +36,6 @@ OTHER_CLIENT = {"REMOTE_ADDR": "127.0.0.2"}
 def account(app: Flask) -> int:
     with app.app_context():
         created = create_account(USERNAME, PASSWORD, is_admin=False)
-        db.session.commit()
         return int(created.id)
 
 

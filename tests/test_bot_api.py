@@ -8,10 +8,11 @@ from flask import Flask
 
 from tests.doubles.fake_llm import FakeLLM, Reply
 from tests.support import ROOT, BotAPI
-from webapi.conversation import Completed, Owner
+from webapi.domain.accounts import create_account
+from webapi.domain.conversation import Completed, Owner
+from webapi.domain.roles import parse_role
 from webapi.extensions import db
-from webapi.models import Account, Channel, Dialog, Message, User
-from webapi.roles import parse_role
+from webapi.models import Channel, Dialog, Message, User
 from webapi.services import services
 
 TELEGRAM_ID = 77
@@ -124,16 +125,12 @@ def test_status_of_an_unknown_user_is_404(bot_api: BotAPI) -> None:
 def test_console_accounts_converse_through_the_same_service(app: Flask, fake_llm: FakeLLM) -> None:
     fake_llm.script(Reply("Hi, console."), Reply("Still here."))
     with app.test_request_context():
-        account = Account(username="owner")
-        account.set_password("owner-password")
-        db.session.add(account)
-        db.session.commit()
-        account_id = account.id
+        account_id = create_account("owner", "owner-password", is_admin=False).id
         owner = Owner(account_id=account_id)
         conversation = services().conversation
 
-        first = list(conversation.exchange(owner, Channel.WEB, "Hello", None))
-        second = list(conversation.exchange(owner, Channel.WEB, "Again", None))
+        first = list(conversation.answer(conversation.ask(owner, Channel.WEB, "Hello")))
+        second = list(conversation.answer(conversation.ask(owner, Channel.WEB, "Again")))
 
         assert isinstance(first[-1], Completed)
         assert isinstance(second[-1], Completed)

@@ -11,9 +11,9 @@ from flask import Flask
 
 from tests.doubles.fake_llm import Disconnect, FakeLLM, Hang, Malformed, Reply, Stall, Status
 from tests.support import ROOT, BotAPI
+from webapi.domain.roles import parse_role
 from webapi.extensions import db
 from webapi.models import Dialog, Message
-from webapi.roles import parse_role
 
 TELEGRAM_ID = 424242
 

@@ -9,7 +9,8 @@ from email.utils import format_datetime
 import pytest
 
 from tests.doubles.fake_llm import FakeLLM, Reply, Stall, Status
-from webapi.llm import Delta, ErrorCode, Finished, LLMClient, LLMError, retry_after_seconds
+from webapi.domain.llm import Delta, Finished, LLMClient, LLMError, retry_after_seconds
+from webapi.domain.outcomes import AnswerErrorCode
 
 MESSAGES = [{"role": "user", "content": "hello"}]
 
@@ -53,7 +54,7 @@ def test_attempts_are_bounded(fake_llm: FakeLLM) -> None:
     fake_llm.script(*[Status(500)] * 5)
     with pytest.raises(LLMError) as caught:
         run(client(fake_llm, attempts=2))
-    assert caught.value.code == ErrorCode.UNAVAILABLE
+    assert caught.value.code == AnswerErrorCode.LLM_UNAVAILABLE
     assert len(fake_llm.requests) == 2
 
 
@@ -61,7 +62,7 @@ def test_a_retry_after_beyond_the_budget_fails_at_once(fake_llm: FakeLLM) -> Non
     fake_llm.script(Status(429, retry_after=120), Reply("too late"))
     with pytest.raises(LLMError) as caught:
         run(client(fake_llm, timeout_s=2.0))
-    assert caught.value.code == ErrorCode.RATE_LIMITED
+    assert caught.value.code == AnswerErrorCode.LLM_RATE_LIMITED
     assert caught.value.retry_after_s == 120
     assert len(fake_llm.requests) == 1, "no second attempt that could only end past the budget"
 
@@ -71,7 +72,7 @@ def test_a_stalled_stream_ends_inside_the_budget(fake_llm: FakeLLM) -> None:
     started = time.monotonic()
     with pytest.raises(LLMError) as caught:
         run(client(fake_llm, timeout_s=1.0))
-    assert caught.value.code == ErrorCode.TIMEOUT
+    assert caught.value.code == AnswerErrorCode.LLM_TIMEOUT
     # The watchdog cuts the stream at the budget, not after the stall's 20 s.
     assert time.monotonic() - started < 10
 
@@ -80,7 +81,7 @@ def test_client_errors_are_not_retried(fake_llm: FakeLLM) -> None:
     fake_llm.script(Status(400), Reply("never"))
     with pytest.raises(LLMError) as caught:
         run(client(fake_llm))
-    assert caught.value.code == ErrorCode.REJECTED
+    assert caught.value.code == AnswerErrorCode.LLM_REJECTED
     assert len(fake_llm.requests) == 1
 
 

@@ -10,8 +10,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.doubles.fake_llm import FakeLLM, Reply
 from tests.support import BOT_TOKEN
-from webapi.cli import create_account
-from webapi.extensions import db
+from webapi.domain.accounts import create_account
 
 ADMIN = ("schema-admin", "schema-password-1")
 
@@ -36,7 +35,6 @@ def test_api_honours_its_openapi_document(sqlite_app: Flask, fake_llm: FakeLLM) 
     fake_llm.script(*[Reply("A short answer.")] * 1000)
     with sqlite_app.app_context():
         create_account(*ADMIN, is_admin=True)
-        db.session.commit()
     signed_in = sqlite_app.test_client().post(
         "/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
     )

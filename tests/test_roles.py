@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.support import ROOT
-from webapi.roles import ROLE_NAME, RoleCatalog, RoleFileError, parse_role
+from webapi.domain.roles import ROLE_NAME, RoleCatalog, RoleFileError, parse_role
 from webapi.settings import Settings
 
 SHIPPED = ROOT / "prompts"

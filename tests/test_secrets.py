@@ -9,8 +9,7 @@ from flask import Flask
 
 from tests.doubles.fake_llm import FakeLLM, Status
 from tests.support import BOT_TOKEN, BotAPI
-from webapi.cli import create_account
-from webapi.extensions import db
+from webapi.domain.accounts import create_account
 
 LLM_KEY = "test-llm-key"  # what conftest.make_settings configures
 SECRET_KEY = "test-secret-key-0123456789"
@@ -26,7 +25,6 @@ def test_no_secret_is_logged(
     caplog.set_level(logging.DEBUG)
     with app.app_context():
         create_account("admin", ADMIN_PASSWORD, is_admin=True)
-        db.session.commit()
     client = app.test_client()
 
     bot_api.upsert(11, username="ada")

@@ -3,26 +3,33 @@
 from __future__ import annotations
 
 import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from flask_openapi3.models.info import Info
 from flask_openapi3.openapi import OpenAPI
-from limits.errors import ConfigurationError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapi import cli, security
-from webapi.conversation import ConversationService
-from webapi.database import configure_engine, sqlite_path
+from webapi import cli
+from webapi.api import register_api
+from webapi.api.health import migration_head
+from webapi.api.security import SECURITY_SCHEMES, SESSION_COOKIE_NAME
+from webapi.database import (
+    configure_write_engine,
+    init_read_engines,
+    resolve_sqlite_url,
+    write_engine_options,
+)
+from webapi.domain.accounts import ensure_first_admin
+from webapi.domain.conversation import ConversationService
+from webapi.domain.llm import LLMClient
 from webapi.errors import ErrorResponse, register_error_handlers, validation_error_response
 from webapi.extensions import db, limiter, migrate
-from webapi.health import migration_head
-from webapi.llm import LLMClient
-from webapi.openapi_document import register_document_route
-from webapi.roles import RoleCatalog, RoleFileError, UnknownDefaultRoleError
 from webapi.services import EXTENSION_KEY, Services
 from webapi.settings import ConfigError, Settings, load_settings
+from webapi.startup import check_startup
 
 __all__ = ["create_app"]
 
@@ -34,25 +41,27 @@ log = logging.getLogger(__name__)
 def create_app(config: dict[str, Any] | None = None, settings: Settings | None = None) -> OpenAPI:
     """Build the Flask app from validated settings; `config` overrides Flask config keys."""
     settings = settings or load_settings()
+    roles = check_startup(settings)
     app = OpenAPI(
         __name__,
         info=Info(title="systech-aidd API", version=API_VERSION),
-        security_schemes=security.SECURITY_SCHEMES,  # type: ignore[arg-type]
+        security_schemes=SECURITY_SCHEMES,  # type: ignore[arg-type]
         validation_error_status=422,
         validation_error_model=ErrorResponse,
         validation_error_callback=validation_error_response,
         doc_ui=False,
         static_folder=None,
     )
-    database_url = settings.DATABASE_URL
-    if (path := sqlite_path(database_url)) is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+    write_url = resolve_sqlite_url(settings.DATABASE_URL, Path.cwd())
+    read_url = settings.DATABASE_READ_URL
+    if read_url is not None:
+        read_url = resolve_sqlite_url(read_url, Path.cwd())
     app.config.update(
-        SECRET_KEY=settings.secret_key(),
+        SECRET_KEY=_secret_key(settings),
         BOT_API_TOKEN=settings.BOT_API_TOKEN.get_secret_value(),
-        SQLALCHEMY_DATABASE_URI=database_url,
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
-        SESSION_COOKIE_NAME=security.SESSION_COOKIE_NAME,
+        SQLALCHEMY_DATABASE_URI=write_url,
+        SQLALCHEMY_ENGINE_OPTIONS=write_engine_options(write_url),
+        SESSION_COOKIE_NAME=SESSION_COOKIE_NAME,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.SESSION_COOKIE_SECURE,
@@ -68,19 +77,14 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
-    try:
-        limiter.init_app(app)
-    except ConfigurationError as exc:
-        raise ConfigError(f"configuration error: RATELIMIT_STORAGE_URI {exc}") from None
+    limiter.init_app(app)
     with app.app_context():
-        configure_engine(db.engine)
+        try:
+            configure_write_engine(db.engine)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise ConfigError("DATABASE_URL", f"cannot be used ({type(exc).__name__})") from None
+    init_read_engines(app, write_url, read_url, settings.DATABASE_READ_TIMEOUT_S)
 
-    try:
-        roles = RoleCatalog(settings.PROMPTS_DIR, settings.DEFAULT_ROLE)
-    except UnknownDefaultRoleError as exc:
-        raise ConfigError(f"configuration error: DEFAULT_ROLE {exc}") from None
-    except RoleFileError as exc:
-        raise ConfigError(f"configuration error: PROMPTS_DIR {exc}") from None
     llm = LLMClient(
         base_url=settings.llm_base_url,
         api_key=settings.LLM_API_KEY.get_secret_value(),
@@ -92,9 +96,8 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     app.extensions[EXTENSION_KEY] = Services(settings, roles, llm, conversation)
 
     register_error_handlers(app)
-    security.init_app(app)
     cli.init_app(app)
-    _register_routes(app)
+    register_api(app)
 
     if settings.TRUSTED_PROXY_COUNT:
         count = settings.TRUSTED_PROXY_COUNT
@@ -104,31 +107,24 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
     return app
 
 
+def _secret_key(settings: Settings) -> str:
+    if settings.SECRET_KEY is not None:
+        return settings.SECRET_KEY.get_secret_value()
+    # Development only (load_settings refuses this elsewhere). gunicorn sets one key for all
+    # of its workers before they fork, so this per-process key serves `flask` commands alone.
+    log.warning("no SECRET_KEY: sessions are signed with a random key until this process ends")
+    return secrets.token_urlsafe(32)
+
+
 def _create_first_admin(app: OpenAPI, settings: Settings) -> None:
-    admin_password = settings.ADMIN_PASSWORD
+    if settings.ADMIN_USERNAME is None or settings.ADMIN_PASSWORD is None:
+        return
     with app.app_context():
         try:
-            created = cli.ensure_first_admin(
-                settings.ADMIN_USERNAME,
-                admin_password.get_secret_value() if admin_password else None,
-            )
-        except ValueError as exc:
-            raise ConfigError(f"configuration error: ADMIN_USERNAME/ADMIN_PASSWORD {exc}") from None
-        except sa.exc.SQLAlchemyError:
+            ensure_first_admin(settings.ADMIN_USERNAME, settings.ADMIN_PASSWORD.get_secret_value())
+        except sa.exc.SQLAlchemyError as exc:
             # Serve anyway: readiness reports the database, and the next start tries again.
-            log.warning("database unreachable: the first admin was not checked for")
-            return
-    if created:
-        log.info("created the first admin account from ADMIN_USERNAME")
-
-
-def _register_routes(app: OpenAPI) -> None:
-    from webapi.auth import bp as auth_bp
-    from webapi.botapi import bp as bot_bp
-    from webapi.health import bp as health_bp
-
-    app.register_api(health_bp)
-    app.register_api(auth_bp)
-    app.register_api(bot_bp)
-
-    register_document_route(app)
+            log.warning(
+                "the first admin could not be created now (%s); the next start tries again",
+                type(exc).__name__,
+            )

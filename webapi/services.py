@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 
-from webapi.conversation import ConversationService
-from webapi.llm import LLMClient
-from webapi.roles import RoleCatalog
+from webapi.domain.conversation import ConversationService
+from webapi.domain.llm import LLMClient
+from webapi.domain.roles import RoleCatalog
 from webapi.settings import Settings
 
 EXTENSION_KEY = "aidd"

@@ -1,9 +1,13 @@
-"""Settings read from the environment and validated once, at start-up."""
+"""Settings read from the environment and validated once, at start-up.
+
+A bad value stops the process with one line that names the variable and says, as a sentence,
+what is wrong with it; the value itself is never echoed (it may be a secret).
+"""
 
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,6 +20,8 @@ from sqlalchemy.exc import ArgumentError
 
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 DEFAULT_MODEL = "openai/gpt-4o-mini"
+ROLE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+_BIND = re.compile(r"^(?:unix:.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):(?P<port>\d{1,5}))$")
 
 
 class AppEnv(StrEnum):
@@ -26,16 +32,28 @@ class AppEnv(StrEnum):
 
 
 class ConfigError(SystemExit):
-    """A missing or malformed setting: exits the process with one line that names the variable."""
+    """A missing or malformed setting: exits the process (status 1) with one line naming it."""
+
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"configuration error: {name} {problem}")
+        self.name = name
+        self.problem = problem
+
+    @property
+    def line(self) -> str:
+        return str(self.code)
 
 
 class Settings(BaseSettings):
     """Every environment variable webapi reads. `.env.example` documents each of them."""
 
-    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore")
+    # An empty value (`SECRET_KEY=` in .env or Compose) means "not set", as a newcomer expects.
+    model_config = SettingsConfigDict(case_sensitive=True, extra="ignore", env_ignore_empty=True)
 
     APP_ENV: AppEnv = AppEnv.PRODUCTION
     DATABASE_URL: Annotated[str, Field(min_length=1)] = "sqlite:///data/aidd.db"
+    DATABASE_READ_URL: str | None = None
+    DATABASE_READ_TIMEOUT_S: Annotated[float, Field(gt=0, le=600)] = 10.0
 
     LLM_BASE_URL: AnyHttpUrl = AnyHttpUrl(OPENROUTER_URL)
     LLM_API_KEY: SecretStr = SecretStr("")
@@ -43,23 +61,29 @@ class Settings(BaseSettings):
     LLM_TIMEOUT_S: Annotated[float, Field(gt=0, le=600)] = 60.0
     LLM_MAX_ATTEMPTS: Annotated[int, Field(ge=1, le=10)] = 3
 
-    BOT_API_TOKEN: SecretStr = Field(min_length=16)
-    SECRET_KEY: SecretStr | None = Field(default=None, min_length=16)
+    BOT_API_TOKEN: Annotated[SecretStr, Field(min_length=16)]
+    SECRET_KEY: Annotated[SecretStr | None, Field(min_length=16)] = None
     SESSION_COOKIE_SECURE: bool = False
     LOGIN_RATE_LIMIT: str = "10 per minute"
-    RATELIMIT_STORAGE_URI: str = "memory://"
+    RATELIMIT_STORAGE_URI: Annotated[str, Field(min_length=1)] = "memory://"
     TRUSTED_PROXY_COUNT: Annotated[int, Field(ge=0, le=5)] = 0
 
     PROMPTS_DIR: Path = Path("prompts")
-    DEFAULT_ROLE: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")] = "consultant"
+    DEFAULT_ROLE: Annotated[str, Field(pattern=ROLE_NAME_PATTERN)] = "consultant"
     MAX_CONTEXT_MESSAGES: Annotated[int, Field(ge=1, le=500)] = 20
 
     ADMIN_USERNAME: str | None = None
     ADMIN_PASSWORD: SecretStr | None = None
 
-    @field_validator("DATABASE_URL")
+    API_BIND: str = "127.0.0.1:8000"
+    API_WORKERS: Annotated[int, Field(ge=1, le=64)] = 2
+    API_THREADS: Annotated[int, Field(ge=1, le=1024)] = 32
+
+    @field_validator("DATABASE_URL", "DATABASE_READ_URL")
     @classmethod
-    def _database_url_parses(cls, value: str) -> str:
+    def _database_url_parses(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
         try:
             make_url(value).get_dialect()
         except (ArgumentError, ImportError, ValueError):
@@ -82,22 +106,59 @@ class Settings(BaseSettings):
             raise ValueError(f"{value} is not a directory")
         return value
 
+    @field_validator("API_BIND")
+    @classmethod
+    def _bind_is_an_address(cls, value: str) -> str:
+        match = _BIND.match(value)
+        if match is None or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+            raise ValueError("must be HOST:PORT (e.g. 127.0.0.1:8000) or unix:PATH")
+        return value
+
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
-        # The database URL may carry a password: never show it.
+        # Database URLs may carry a password: never show it.
         for name, value in super().__repr_args__():
-            if name == "DATABASE_URL":
+            if name in ("DATABASE_URL", "DATABASE_READ_URL") and value is not None:
                 value = make_url(value).render_as_string(hide_password=True)
             yield name, value
-
-    def secret_key(self) -> str:
-        """The session signing key; a random one per process in development only."""
-        if self.SECRET_KEY is not None:
-            return self.SECRET_KEY.get_secret_value()
-        return secrets.token_urlsafe(32)
 
     @property
     def llm_base_url(self) -> str:
         return str(self.LLM_BASE_URL).rstrip("/")
+
+
+def _sentence(error: Mapping[str, Any]) -> str:
+    """What is wrong, as the end of a sentence that starts with the variable's name."""
+    kind, context = error["type"], error.get("ctx", {})
+    sentences = {
+        "missing": "is required but not set",
+        "string_too_short": "must have at least {min_length} characters",
+        "string_too_long": "must have at most {max_length} characters",
+        "too_short": "must have at least {min_length} characters",
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_parsing": "must be a number",
+        "bool_parsing": "must be true or false",
+        "greater_than": "must be greater than {gt}",
+        "greater_than_equal": "must be at least {ge}",
+        "less_than": "must be less than {lt}",
+        "less_than_equal": "must be at most {le}",
+        "enum": "must be one of {expected}",
+        "url_parsing": "must be an http(s) URL",
+        "url_scheme": "must be an http(s) URL",
+        "string_pattern_mismatch": "is not in the expected format",
+    }
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    template = sentences.get(kind, "is not valid")
+    try:
+        return template.format(**context)
+    except (KeyError, IndexError):
+        return "is not valid"
+
+
+_PATTERN_SENTENCES = {
+    "DEFAULT_ROLE": "must be a role name: lowercase letters, digits and hyphens",
+}
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -105,17 +166,17 @@ def load_settings(**overrides: object) -> Settings:
     try:
         settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        error = exc.errors()[0]
+        error = exc.errors(include_url=False, include_input=False)[0]
         name = ".".join(str(part) for part in error["loc"]) or "settings"
-        problem = "is required but not set" if error["type"] == "missing" else error["msg"]
-        problem = problem.removeprefix("Value error, ")
-        raise ConfigError(f"configuration error: {name} {problem}") from None
+        problem = _sentence(error)
+        if error["type"] == "string_pattern_mismatch":
+            problem = _PATTERN_SENTENCES.get(name, problem)
+        raise ConfigError(name, problem) from None
     if settings.SECRET_KEY is None and settings.APP_ENV is not AppEnv.DEVELOPMENT:
         raise ConfigError(
-            "configuration error: SECRET_KEY is required but not set"
-            " (only APP_ENV=development may go without)"
+            "SECRET_KEY", "is required but not set (only APP_ENV=development may go without)"
         )
     # ADMIN_PASSWORD alone is fine: `flask create-admin NAME` reads it.
     if settings.ADMIN_USERNAME is not None and settings.ADMIN_PASSWORD is None:
-        raise ConfigError("configuration error: ADMIN_PASSWORD is required with ADMIN_USERNAME")
+        raise ConfigError("ADMIN_PASSWORD", "is required when ADMIN_USERNAME is set")
     return settings

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
-from datetime import timedelta
 
-import sqlalchemy as sa
 from flask import Flask, current_app, g, request, session
 
-from webapi.errors import ApiError
-from webapi.extensions import db
-from webapi.models import Account, ConsoleSession, utcnow
+from webapi.domain.accounts import AccountInfo, end_session, session_account, start_session
+from webapi.errors import ApiError, ErrorCode
 
 # Deny by default: a new route is closed until it is named here.
 PUBLIC_ENDPOINTS = frozenset({"health.live", "health.ready", "openapi_document", "auth.login"})
@@ -46,62 +41,35 @@ def bot_token_presented() -> bool:
     return hmac.compare_digest(token.strip().encode(), expected.encode())
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def start_session(account: Account) -> None:
-    """Record a new console session and put its token in the (signed, HttpOnly) cookie."""
-    token = secrets.token_urlsafe(32)
-    lifetime: timedelta = current_app.permanent_session_lifetime
-    db.session.add(
-        ConsoleSession(
-            account_id=account.id, token_hash=_token_hash(token), expires_at=utcnow() + lifetime
-        )
-    )
-    db.session.commit()
+def sign_in(account: AccountInfo) -> None:
+    """Start a console session and put its token in the (signed, HttpOnly) cookie."""
+    token = start_session(account, current_app.permanent_session_lifetime)
     session.clear()
     session[SESSION_TOKEN_KEY] = token
     session.permanent = True
 
 
-def end_session() -> None:
-    """Revoke the caller's console session, whatever copies of the cookie exist."""
+def sign_out() -> None:
+    """End the caller's console session, whatever copies of the cookie exist."""
     token = session.get(SESSION_TOKEN_KEY)
     if isinstance(token, str):
-        db.session.execute(
-            sa.update(ConsoleSession)
-            .where(ConsoleSession.token_hash == _token_hash(token))
-            .where(ConsoleSession.revoked_at.is_(None))
-            .values(revoked_at=utcnow())
-        )
-        db.session.commit()
+        end_session(token)
     session.clear()
 
 
-def current_account() -> Account | None:
-    """The account of a live (unrevoked, unexpired) console session, looked up once per request."""
+def current_account() -> AccountInfo | None:
+    """The account of the caller's live console session, looked up once per request."""
     if "account" not in g:
         token = session.get(SESSION_TOKEN_KEY)
-        g.account = None
-        if isinstance(token, str):
-            g.account = db.session.scalar(
-                sa.select(Account)
-                .join(ConsoleSession, ConsoleSession.account_id == Account.id)
-                .where(
-                    ConsoleSession.token_hash == _token_hash(token),
-                    ConsoleSession.revoked_at.is_(None),
-                    ConsoleSession.expires_at > utcnow(),
-                )
-            )
-    account: Account | None = g.account
+        g.account = session_account(token) if isinstance(token, str) else None
+    account: AccountInfo | None = g.account
     return account
 
 
-def require_account() -> Account:
+def require_account() -> AccountInfo:
     account = current_account()
     if account is None:
-        raise ApiError(401, "unauthorized", "Sign in first.")
+        raise ApiError(401, ErrorCode.UNAUTHORIZED, "Sign in first.")
     return account
 
 
@@ -110,7 +78,7 @@ def _guard() -> None:
         return  # unknown URLs answer 404; public ones need nothing
     if request.blueprint == BOT_BLUEPRINT:
         if not bot_token_presented():
-            raise ApiError(401, "unauthorized", "A valid bot token is required.")
+            raise ApiError(401, ErrorCode.UNAUTHORIZED, "A valid bot token is required.")
         return
     require_account()
 

@@ -13,4 +13,4 @@ bp = APIBlueprint(
     abp_responses={422: ErrorResponse, 500: ErrorResponse},
 )
 
-from webapi.auth import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from webapi.api.auth import routes  # noqa: E402,F401  (routes attach themselves to bp)

@@ -13,7 +13,7 @@ from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
-from webapi.extensions import db
+from webapi.database import read_session
 
 bp = APIBlueprint(
     "health",
@@ -55,7 +55,9 @@ def ready() -> tuple[dict[str, Any], int]:
     revision: str | None = None
     database, migrations = "ok", "unknown"
     try:
-        with db.engine.connect() as connection:
+        # The primary, read-only: a probe never queues behind writers.
+        with read_session(fresh=True) as session:
+            connection = session.connection()
             connection.execute(sa.text("SELECT 1"))
             revision = MigrationContext.configure(connection).get_current_revision()
         migrations = "at_head" if revision == head else "behind"

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flask import Response, stream_with_context
 from pydantic import BaseModel, Field
 
-from webapi.conversation import Completed, Event, Failed
-from webapi.llm import Delta
+from webapi.domain.conversation import Completed, Event, Failed
+from webapi.domain.llm import Delta
+from webapi.domain.outcomes import AnswerErrorCode
 
 SSE_MEDIA_TYPE = "text/event-stream"
 SSE_HEADERS = {
@@ -50,7 +52,7 @@ class DoneEvent(BaseModel):
 class ErrorEvent(BaseModel):
     """`event: error` — the answer failed; the question is stored, marked failed."""
 
-    code: str = Field(description="Stable code, e.g. `llm_timeout` or `llm_rate_limited`.")
+    code: AnswerErrorCode = Field(description="Why the answer did not arrive.")
     message: str
     dialog_id: int
     user_message_id: int
@@ -59,20 +61,20 @@ class ErrorEvent(BaseModel):
 EVENTS: dict[str, type[BaseModel]] = {"delta": DeltaEvent, "done": DoneEvent, "error": ErrorEvent}
 
 
-def format_event(event: str, payload: BaseModel) -> str:
-    return f"event: {event}\ndata: {payload.model_dump_json()}\n\n"
+def _frame(event: str, data: str) -> str:
+    return f"event: {event}\ndata: {data}\n\n"
 
 
-def event_stream(frames: Iterable[str]) -> Response:
-    """A streaming response that keeps the request context alive while it is sent."""
-    return Response(stream_with_context(iter(frames)), mimetype=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+def _delta_frame(text: str) -> str:
+    # The hot path (one per piece of text): plain json rather than a model per delta.
+    return _frame("delta", json.dumps({"text": text}, ensure_ascii=False))
 
 
-def exchange_frames(events: Iterable[Event]) -> Iterator[str]:
+def answer_frames(events: Iterable[Event]) -> Iterator[str]:
     """`delta` events while the answer streams, then exactly one `done` or `error` event."""
     for event in events:
         if isinstance(event, Delta):
-            yield format_event("delta", DeltaEvent(text=event.text))
+            yield _delta_frame(event.text)
         elif isinstance(event, Completed):
             finished = event.finished
             prompt, completion = finished.prompt_tokens, finished.completion_tokens
@@ -85,7 +87,7 @@ def exchange_frames(events: Iterable[Event]) -> Iterator[str]:
                 usage=Usage(prompt_tokens=prompt, completion_tokens=completion, total_tokens=total),
                 timings=Timings(ttft_ms=finished.ttft_ms, latency_ms=finished.latency_ms),
             )
-            yield format_event("done", done)
+            yield _frame("done", done.model_dump_json())
         elif isinstance(event, Failed):
             error = ErrorEvent(
                 code=event.code,
@@ -93,40 +95,42 @@ def exchange_frames(events: Iterable[Event]) -> Iterator[str]:
                 dialog_id=event.dialog_id,
                 user_message_id=event.user_message_id,
             )
-            yield format_event("error", error)
+            yield _frame("error", error.model_dump_json())
 
 
-def _inline(schema: Any, definitions: dict[str, Any]) -> Any:
-    """Replace local `$defs` references, so the schema stands alone inside the document."""
-    if isinstance(schema, dict):
-        ref = schema.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/$defs/"):
-            return _inline(definitions[ref.removeprefix("#/$defs/")], definitions)
-        return {key: _inline(value, definitions) for key, value in schema.items() if key != "$defs"}
-    if isinstance(schema, list):
-        return [_inline(item, definitions) for item in schema]
-    return schema
+def answer_stream(events: Iterable[Event]) -> Response:
+    """A streaming response that keeps the request context alive while it is sent."""
+    frames = stream_with_context(answer_frames(events))
+    return Response(frames, mimetype=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
+
+
+def event_component_schemas() -> dict[str, Any]:
+    """Each event's payload (and what it refers to) as OpenAPI component schemas."""
+    components: dict[str, Any] = {}
+    for model in EVENTS.values():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(schema.pop("$defs", {}))
+        components[model.__name__] = schema
+    return components
 
 
 def answer_event_schema() -> dict[str, Any]:
     """The JSON Schema of one event of an answer stream: its name and its JSON payload."""
-    variants = []
-    for name, model in EVENTS.items():
-        payload = model.model_json_schema()
-        variants.append(
-            {
-                "type": "object",
-                "required": ["event", "data"],
-                "properties": {
-                    "event": {"const": name},
-                    "data": {
-                        "type": "string",
-                        "contentMediaType": "application/json",
-                        "contentSchema": _inline(payload, payload.get("$defs", {})),
-                    },
+    variants = [
+        {
+            "type": "object",
+            "required": ["event", "data"],
+            "properties": {
+                "event": {"const": name},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": {"$ref": f"#/components/schemas/{model.__name__}"},
                 },
-            }
-        )
+            },
+        }
+        for name, model in EVENTS.items()
+    ]
     return {"oneOf": variants}
 
 

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from flask import Response
 from pydantic import BaseModel, Field
-from sqlalchemy.dialects import postgresql, sqlite
 
-from webapi.botapi import bp
-from webapi.conversation import Owner
-from webapi.errors import ApiError, ErrorResponse
-from webapi.extensions import db
-from webapi.models import Author, Channel, Dialog, Message, Mode, User, utcnow
-from webapi.roles import ROLE_NAME, Role
-from webapi.schemas import LanguageCode, MessageText, Name, ShortName, TelegramId
+from webapi.api.bot import bp
+from webapi.api.schemas import LanguageCode, MessageText, Name, ShortName, TelegramId
+from webapi.api.sse import answer_stream, sse_response_doc
+from webapi.domain import users
+from webapi.domain.conversation import Owner
+from webapi.domain.roles import ROLE_NAME, Role
+from webapi.errors import ErrorResponse
+from webapi.models import Channel, Mode
 from webapi.services import services
-from webapi.sse import event_stream, exchange_frames, sse_response_doc
 
 
 class UserPath(BaseModel):
@@ -58,6 +56,19 @@ class UserOut(BaseModel):
     role: RoleOut
     first_seen_at: datetime
     last_seen_at: datetime
+
+    @classmethod
+    def of(cls, profile: users.Profile) -> dict[str, Any]:
+        return cls(
+            telegram_id=profile.telegram_id,
+            username=profile.username,
+            first_name=profile.first_name,
+            last_name=profile.last_name,
+            language_code=profile.language_code,
+            role=RoleOut.of(services().roles.resolve(profile.role)),
+            first_seen_at=profile.first_seen_at,
+            last_seen_at=profile.last_seen_at,
+        ).model_dump(mode="json")
 
 
 class MessageIn(BaseModel):
@@ -109,73 +120,37 @@ SSE_DOC = sse_response_doc(
 )
 
 
-def _user_or_404(telegram_id: int) -> User:
-    user: User | None = db.session.scalar(sa.select(User).where(User.telegram_id == telegram_id))
-    if user is None:
-        raise ApiError(404, "user_not_found", "No such user; upsert the profile first.")
-    return user
-
-
-def _user_out(user: User) -> UserOut:
-    return UserOut(
-        telegram_id=user.telegram_id,
-        username=user.username,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        language_code=user.language_code,
-        role=RoleOut.of(services().roles.resolve(user.role)),
-        first_seen_at=user.first_seen_at,
-        last_seen_at=user.last_seen_at,
-    )
-
-
-def _insert_for_dialect() -> Any:
-    return postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-
-
 @bp.put("/users/<int:telegram_id>", responses={200: UserOut})
 def upsert_user(path: UserPath, body: ProfileIn) -> dict[str, Any]:
     """Create or update a Telegram user's profile; safe under concurrent calls."""
-    now = utcnow()
-    profile = body.model_dump()
-    insert = _insert_for_dialect()
-    statement = insert(User).values(
-        telegram_id=path.telegram_id, first_seen_at=now, last_seen_at=now, **profile
-    )
-    db.session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[User.telegram_id], set_={"last_seen_at": now, **profile}
-        )
-    )
-    db.session.commit()
-    return _user_out(_user_or_404(path.telegram_id)).model_dump(mode="json")
+    return UserOut.of(users.upsert(path.telegram_id, body.model_dump()))
 
 
 @bp.get("/users/<int:telegram_id>", responses={200: UserOut, **NOT_FOUND})
 def get_user(path: UserPath) -> dict[str, Any]:
     """A user's stored profile and role."""
-    return _user_out(_user_or_404(path.telegram_id)).model_dump(mode="json")
+    return UserOut.of(users.get(path.telegram_id))
 
 
 @bp.post("/users/<int:telegram_id>/messages", responses={200: SSE_DOC, **NOT_FOUND})
 def send_message(path: UserPath, body: MessageIn) -> Response:
-    """Send the user's message; the answer streams back as Server-Sent Events."""
-    user = _user_or_404(path.telegram_id)
-    user.last_seen_at = utcnow()
-    db.session.commit()
-    owner = Owner(user_id=user.id)
-    events = services().conversation.exchange(owner, Channel.TELEGRAM, body.text, user.role)
-    return event_stream(exchange_frames(events))
+    """Send the user's message; the answer streams back as Server-Sent Events.
+
+    The question is stored before the stream starts: an error up to then is an ordinary
+    JSON error; after it, the stream ends with an `error` event.
+    """
+    conversation = services().conversation
+    question = conversation.ask(Owner(telegram_id=path.telegram_id), Channel.TELEGRAM, body.text)
+    return answer_stream(conversation.answer(question))
 
 
 @bp.post("/users/<int:telegram_id>/reset", responses={200: ResetOut, **NOT_FOUND})
 def reset_dialog(path: UserPath) -> dict[str, Any]:
     """End the current dialog (its history is kept) and start an empty one."""
-    user = _user_or_404(path.telegram_id)
-    dialog, ended = services().conversation.reset(
-        Owner(user_id=user.id), Channel.TELEGRAM, Mode.ASSISTANT, user.role
+    dialog_id, ended = services().conversation.reset(
+        Owner(telegram_id=path.telegram_id), Channel.TELEGRAM, Mode.ASSISTANT
     )
-    return ResetOut(dialog_id=dialog.id, ended_dialog_id=ended).model_dump(mode="json")
+    return ResetOut(dialog_id=dialog_id, ended_dialog_id=ended).model_dump(mode="json")
 
 
 @bp.get("/roles", responses={200: RolesOut})
@@ -188,9 +163,8 @@ def list_roles() -> dict[str, Any]:
 @bp.get("/users/<int:telegram_id>/role", responses={200: UserRoleOut, **NOT_FOUND})
 def get_role(path: UserPath) -> dict[str, Any]:
     """The role of the user's current dialog (or the one their next dialog will have)."""
-    user = _user_or_404(path.telegram_id)
     info = services().conversation.context_info(
-        Owner(user_id=user.id), Channel.TELEGRAM, Mode.ASSISTANT, user.role
+        Owner(telegram_id=path.telegram_id), Channel.TELEGRAM, Mode.ASSISTANT
     )
     return UserRoleOut(role=RoleOut.of(info.role), dialog_id=info.dialog_id).model_dump(mode="json")
 
@@ -198,16 +172,8 @@ def get_role(path: UserPath) -> dict[str, Any]:
 @bp.put("/users/<int:telegram_id>/role", responses={200: UserRoleOut, **NOT_FOUND})
 def set_role(path: UserPath, body: RoleIn) -> dict[str, Any]:
     """Pick a role; a new dialog starts with it (the old one's history is kept)."""
-    user = _user_or_404(path.telegram_id)
-    role = services().roles.get(body.role)
-    if role is None:
-        raise ApiError(404, "role_not_found", f"There is no role named '{body.role}'.")
-    user.role = role.name
-    db.session.commit()
-    dialog, _ = services().conversation.reset(
-        Owner(user_id=user.id), Channel.TELEGRAM, Mode.ASSISTANT, user.role
-    )
-    return UserRoleOut(role=RoleOut.of(role), dialog_id=dialog.id).model_dump(mode="json")
+    role, dialog_id = services().conversation.choose_role(path.telegram_id, body.role)
+    return UserRoleOut(role=RoleOut.of(role), dialog_id=dialog_id).model_dump(mode="json")
 
 
 @bp.get("/users/<int:telegram_id>/status", responses={200: StatusOut, **NOT_FOUND})
@@ -216,20 +182,7 @@ def get_status(path: UserPath) -> dict[str, Any]:
     app_services = services()
     # Asked before any database read: no transaction is held while the network answers.
     reachable = app_services.llm_reachable()
-    user = _user_or_404(path.telegram_id)
-    info = app_services.conversation.context_info(
-        Owner(user_id=user.id), Channel.TELEGRAM, Mode.ASSISTANT, user.role
-    )
-    midnight = datetime.combine(utcnow().date(), time.min, tzinfo=UTC)
-    counts = db.session.execute(
-        sa.select(
-            sa.func.count(Message.id).filter(Message.role == Author.USER),
-            sa.func.coalesce(sa.func.sum(Message.prompt_tokens), 0),
-            sa.func.coalesce(sa.func.sum(Message.completion_tokens), 0),
-        )
-        .join(Dialog, Dialog.id == Message.dialog_id)
-        .where(Dialog.user_id == user.id, Message.created_at >= midnight)
-    ).one()
+    info, today = app_services.conversation.status(path.telegram_id)
     return StatusOut(
         model=app_services.llm.model,
         llm_reachable=reachable,
@@ -239,5 +192,9 @@ def get_status(path: UserPath) -> dict[str, Any]:
             messages_used=info.messages_used,
             max_messages=app_services.settings.MAX_CONTEXT_MESSAGES,
         ),
-        today=TodayOut(messages=counts[0], prompt_tokens=counts[1], completion_tokens=counts[2]),
+        today=TodayOut(
+            messages=today.messages,
+            prompt_tokens=today.prompt_tokens,
+            completion_tokens=today.completion_tokens,
+        ),
     ).model_dump(mode="json")

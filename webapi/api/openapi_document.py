@@ -6,7 +6,7 @@ from typing import Any
 
 from flask_openapi3.openapi import OpenAPI
 
-from webapi.sse import SSE_MEDIA_TYPE, answer_event_schema
+from webapi.api.sse import SSE_MEDIA_TYPE, answer_event_schema, event_component_schemas
 
 
 def register_document_route(app: OpenAPI) -> None:
@@ -22,13 +22,16 @@ def register_document_route(app: OpenAPI) -> None:
 
 
 def finish_document(document: dict[str, Any]) -> dict[str, Any]:
-    """Fix the two things flask-openapi3 cannot express (idempotent: the document is cached).
+    """Fix what flask-openapi3 cannot express (idempotent: the document is cached).
 
     - It adds a 422 to every operation, shaped as a list; operations that validate input
       document their real 422 (ErrorResponse) themselves, so the added ones go.
-    - Its schema model drops `contentMediaType`/`contentSchema`, which describe the JSON inside
-      each Server-Sent Event; the event schema is set here instead.
+    - Streamed answers are Server-Sent Events whose `data` is JSON: each event's payload is a
+      named component (DeltaEvent, DoneEvent, ErrorEvent, and the AnswerErrorCode
+      enumeration), referred to from the stream's schema, so that generated clients get types.
     """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(event_component_schemas())
     for path_item in document["paths"].values():
         for operation in path_item.values():
             responses = operation.get("responses", {})

@@ -3,8 +3,8 @@
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 
+from webapi.api.security import BEARER_SCHEME, BOT_BLUEPRINT
 from webapi.errors import ErrorResponse
-from webapi.security import BEARER_SCHEME, BOT_BLUEPRINT
 
 bp = APIBlueprint(
     BOT_BLUEPRINT,
@@ -15,4 +15,4 @@ bp = APIBlueprint(
     abp_responses={401: ErrorResponse, 422: ErrorResponse, 500: ErrorResponse},
 )
 
-from webapi.botapi import routes  # noqa: E402,F401  (routes attach themselves to bp)
+from webapi.api.bot import routes  # noqa: E402,F401  (routes attach themselves to bp)

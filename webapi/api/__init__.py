@@ -1,0 +1,24 @@
+"""The HTTP API: thin routes that parse, call a domain module and shape the answer.
+
+Each blueprint keeps its request and response models beside its routes; `security` decides
+who may call what; `sse` frames streamed answers; `openapi_document` serves the contract.
+"""
+
+from __future__ import annotations
+
+from flask_openapi3.openapi import OpenAPI
+
+from webapi.api import security
+from webapi.api.openapi_document import register_document_route
+
+
+def register_api(app: OpenAPI) -> None:
+    from webapi.api.auth import bp as auth_bp
+    from webapi.api.bot import bp as bot_bp
+    from webapi.api.health import bp as health_bp
+
+    security.init_app(app)
+    app.register_api(health_bp)
+    app.register_api(auth_bp)
+    app.register_api(bot_bp)
+    register_document_route(app)

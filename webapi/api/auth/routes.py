@@ -1,0 +1,67 @@
+"""Sign in, sign out, and who am I."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from pydantic import BaseModel, Field
+
+from webapi.api.auth import bp
+from webapi.api.schemas import ShortName
+from webapi.api.security import COOKIE_SCHEME, require_account, sign_in, sign_out
+from webapi.domain.accounts import MAX_PASSWORD_LENGTH, AccountInfo, authenticate
+from webapi.errors import ApiError, ErrorCode, ErrorResponse
+from webapi.extensions import limiter
+
+
+class LoginIn(BaseModel):
+    username: ShortName = Field(min_length=1)
+    password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class AccountOut(BaseModel):
+    id: int
+    username: str
+    is_admin: bool
+
+    @classmethod
+    def of(cls, account: AccountInfo) -> dict[str, Any]:
+        return cls(id=account.id, username=account.username, is_admin=account.is_admin).model_dump()
+
+
+class LoggedOut(BaseModel):
+    status: str = Field(description="Always `signed_out`.")
+
+
+def _login_limit() -> str:
+    limit: str = current_app.config["LOGIN_RATE_LIMIT"]
+    return limit
+
+
+@bp.post("/login", responses={200: AccountOut, 401: ErrorResponse, 429: ErrorResponse})
+@limiter.limit(_login_limit)
+def login(body: LoginIn) -> dict[str, Any]:
+    """Check the credentials and set the HttpOnly session cookie."""
+    account = authenticate(body.username, body.password)
+    if account is None:
+        raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "Wrong username or password.")
+    sign_in(account)
+    return AccountOut.of(account)
+
+
+@bp.post(
+    "/logout",
+    responses={200: LoggedOut, 401: ErrorResponse},
+    security=[{COOKIE_SCHEME: []}],
+)
+def logout() -> dict[str, Any]:
+    """End the session: the cookie, and the server-side record that any copy of it needs."""
+    sign_out()
+    return {"status": "signed_out"}
+
+
+@bp.get("/me", responses={200: AccountOut, 401: ErrorResponse}, security=[{COOKIE_SCHEME: []}])
+def me() -> dict[str, Any]:
+    """The signed-in account."""
+    return AccountOut.of(require_account())
