@@ -57,14 +57,16 @@ def flask_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.Co
     )
 
 
-@contextmanager
-def gunicorn_api(
-    database_url: str, llm_base_url: str, log_path: Path, **settings: str
-) -> Iterator[str]:
-    """Migrate, then serve webapi as production does (gunicorn, gthread) on 127.0.0.1."""
-    port = free_port()
-    env = {
+GUNICORN = [sys.executable, "-m", "gunicorn", "-c", "python:webapi.gunicorn_conf"]
+APP = "webapi:create_app()"
+
+
+def server_environment(database_url: str, llm_base_url: str, **settings: str) -> dict[str, str]:
+    """Exactly the environment webapi's processes get: nothing leaks in from the machine."""
+    return {
         "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/"),
+        "FLASK_SKIP_DOTENV": "1",
         "DATABASE_URL": database_url,
         "LLM_BASE_URL": llm_base_url,
         "LLM_MODEL": "test-model",
@@ -72,27 +74,42 @@ def gunicorn_api(
         "BOT_API_TOKEN": BOT_TOKEN,
         "SECRET_KEY": SECRET_KEY,
         "PROMPTS_DIR": str(ROOT / "prompts"),
-        "API_BIND": f"127.0.0.1:{port}",
+        "API_BIND": f"127.0.0.1:{free_port()}",
         **settings,
     }
+
+
+@contextmanager
+def gunicorn_server(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """gunicorn as the README starts it, with its output in `log_path`; stopped at the end."""
+    with log_path.open("w") as log:
+        server = subprocess.Popen(  # noqa: S603 (a fixed command line)
+            [*GUNICORN, APP], cwd=ROOT, env=env, stdout=log, stderr=log
+        )
+        try:
+            yield server
+        finally:
+            if server.poll() is None:
+                server.terminate()
+            server.wait(timeout=60)
+
+
+@contextmanager
+def gunicorn_api(
+    database_url: str, llm_base_url: str, log_path: Path, **settings: str
+) -> Iterator[str]:
+    """Migrate, then serve webapi as production does (gunicorn) on 127.0.0.1."""
+    env = server_environment(database_url, llm_base_url, **settings)
     migrated = flask_cli(env, "db", "upgrade")
     if migrated.returncode != 0:
         raise RuntimeError(f"flask db upgrade failed:\n{migrated.stderr}")
-    command = [sys.executable, "-m", "gunicorn", "-c", "python:webapi.gunicorn_conf"]
-    with log_path.open("w") as log:
-        server = subprocess.Popen(  # noqa: S603 (a fixed command line)
-            [*command, "webapi:create_app()"], cwd=ROOT, env=env, stdout=log, stderr=log
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_ready(url, server, log_path)
-            yield url
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
+    with gunicorn_server(env, log_path) as server:
+        url = f"http://{env['API_BIND']}"
+        wait_ready(url, server, log_path)
+        yield url
 
 
-def _wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
+def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -132,6 +149,7 @@ def make_settings(database_url: str, llm_base_url: str, **overrides: Any) -> Set
         "DEFAULT_ROLE": "consultant",
         "MAX_CONTEXT_MESSAGES": 20,
         "LOGIN_RATE_LIMIT": "1000 per minute",
+        "LOGIN_CLIENT_RATE_LIMIT": "1000 per minute",
     }
     values.update(overrides)
     return load_settings(**values)

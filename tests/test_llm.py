@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
-from tests.doubles.fake_llm import FakeLLM, Reply, Stall, Status
-from webapi.domain.llm import Delta, Finished, LLMClient, LLMError, retry_after_seconds
+from tests.doubles.fake_llm import Behaviour, FakeLLM, Hang, Reply, Stall, Status
+from webapi.domain.llm import (
+    Delta,
+    Finished,
+    LLMClient,
+    LLMError,
+    retry_after_seconds,
+    sse_data,
+)
 from webapi.domain.outcomes import AnswerErrorCode
 
 MESSAGES = [{"role": "user", "content": "hello"}]
@@ -114,3 +122,73 @@ def test_retry_after_as_an_http_date() -> None:
     seconds = retry_after_seconds({"retry-after": when})
     assert seconds is not None
     assert 25 < seconds <= 30
+
+
+# --- the budget is hard: LLM_TIMEOUT_S bounds the whole answer, retries included --------------
+
+# Loose enough for a noisy machine; the benchmark prints the exact overrun.
+SLACK_S = 0.5
+
+BUDGET_BREAKERS = [
+    pytest.param(
+        [Reply("word " * 40, chunk_size=5, delay_between_chunks_s=0.95)], id="slow-chunks"
+    ),
+    pytest.param([Stall(after_chunks=2, seconds=30)], id="stalled-stream"),
+    pytest.param([Hang(30)], id="no-headers"),
+    pytest.param(
+        [Status(503), Status(503), Reply("a b c " * 20, chunk_size=2, delay_between_chunks_s=0.3)],
+        id="retries-then-slow-chunks",
+    ),
+    pytest.param([Status(429, retry_after=0.6), Hang(30)], id="rate-limited-then-hang"),
+]
+
+
+@pytest.mark.parametrize("script", BUDGET_BREAKERS)
+def test_an_answer_ends_within_its_budget_whatever_the_endpoint_does(
+    fake_llm: FakeLLM, script: list[Behaviour]
+) -> None:
+    """Chunks that each arrive just under the budget used to stretch an answer to twice it."""
+    fake_llm.script(*script)
+    budget = 1.0
+    started = time.monotonic()
+
+    with pytest.raises(LLMError) as caught:
+        run(client(fake_llm, timeout_s=budget))
+
+    elapsed = time.monotonic() - started
+    assert caught.value.code == AnswerErrorCode.LLM_TIMEOUT
+    assert elapsed < budget + SLACK_S, f"took {elapsed:.2f} s for a {budget} s budget"
+
+
+def test_no_thread_is_started_per_stream(fake_llm: FakeLLM) -> None:
+    """The budget is kept by the sockets themselves, not by a watchdog thread per answer."""
+    fake_llm.script(Reply("one two three four five six", chunk_size=3, delay_between_chunks_s=0.05))
+    before = set(threading.enumerate())
+    llm = client(fake_llm)
+    started_meanwhile: set[threading.Thread] = set()
+    try:
+        for _event in llm.stream_chat(MESSAGES):  # type: ignore[arg-type]
+            started_meanwhile |= set(threading.enumerate()) - before
+    finally:
+        llm.close()
+
+    ours = [t for t in started_meanwhile if "process_request_thread" not in t.name]
+    assert ours == [], "only the fake LLM's own request threads may come and go"
+
+
+def test_comments_crlf_and_multi_line_data_are_understood() -> None:
+    raw = [
+        b": OPENROUTER PROCESSING\r\n\r\n",
+        b'data: {"choices": [{"delta": {"content": "Hel"}}]}\r\n\r\ndata: {"choi',
+        b'ces": [{"delta": {"content": "lo"}, "finish_reason": "stop"}]}\n\n',
+        b"event: ping\ndata: one\ndata: two\n\ndata: three\n\ndata: {} in the next read",
+    ]
+
+    batches = list(sse_data(iter(raw)))
+
+    # One list per piece read: what arrives together is passed on together.
+    assert batches == [
+        [b'{"choices": [{"delta": {"content": "Hel"}}]}'],
+        [b'{"choices": [{"delta": {"content": "lo"}, "finish_reason": "stop"}]}'],
+        [b"one\ntwo", b"three"],
+    ]

@@ -13,10 +13,10 @@ from flask_migrate import downgrade, upgrade
 from tests.doubles.fake_llm import FakeLLM
 from tests.support import started_app
 from webapi import MIGRATIONS_DIR
-from webapi.api.health import migration_head
+from webapi.database import migration_head
 from webapi.extensions import db
 
-TABLES = {"users", "accounts", "console_sessions", "dialogs", "messages"}
+TABLES = {"users", "accounts", "console_sessions", "dialogs", "messages", "rate_limit_counters"}
 
 
 def test_migrations_have_a_single_head() -> None:

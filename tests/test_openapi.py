@@ -11,6 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from tests.doubles.fake_llm import FakeLLM, Reply
 from tests.support import BOT_TOKEN
 from webapi.domain.accounts import create_account
+from webapi.domain.outcomes import AnswerErrorCode
+from webapi.errors import ErrorCode
 
 ADMIN = ("schema-admin", "schema-password-1")
 
@@ -54,3 +56,30 @@ def test_api_honours_its_openapi_document(sqlite_app: Flask, fake_llm: FakeLLM) 
             case.call_and_validate(headers=credentials)
 
         honours_document()
+
+
+def test_codes_and_stream_events_are_published_as_named_schemas(sqlite_app: Flask) -> None:
+    """Generated clients (the console's types, the bot) get enumerations and typed events."""
+    document = sqlite_app.test_client().get("/api/v1/openapi.json").get_json()
+    schemas = document["components"]["schemas"]
+
+    assert schemas["AnswerErrorCode"]["enum"] == [code.value for code in AnswerErrorCode]
+    assert {"cancelled", "interrupted", "answer_in_progress"} <= set(
+        schemas["AnswerErrorCode"]["enum"]
+    )
+    assert schemas["ErrorCode"]["enum"] == [code.value for code in ErrorCode]
+    code_ref = schemas["ErrorEvent"]["properties"]["code"]["$ref"]
+    assert code_ref == "#/components/schemas/AnswerErrorCode"
+    assert schemas["ErrorBody"]["properties"]["code"]["$ref"] == "#/components/schemas/ErrorCode"
+
+    messages = document["paths"]["/api/v1/bot/users/{telegram_id}/messages"]["post"]
+    stream = messages["responses"]["200"]["content"]["text/event-stream"]["schema"]
+    payloads = {
+        variant["properties"]["event"]["const"]: variant["properties"]["data"]["contentSchema"]
+        for variant in stream["oneOf"]
+    }
+    assert payloads == {
+        name: {"$ref": f"#/components/schemas/{model}"}
+        for name, model in (("delta", "DeltaEvent"), ("done", "DoneEvent"), ("error", "ErrorEvent"))
+    }
+    assert {"DeltaEvent", "DoneEvent", "ErrorEvent", "Usage", "Timings"} <= set(schemas)

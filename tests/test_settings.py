@@ -260,3 +260,62 @@ def test_flask_cli_without_bot_api_token_prints_one_clear_line(tmp_path: Path) -
     for secret in (LLM_KEY, SECRET_KEY):
         assert secret not in result.stderr + result.stdout
     assert not database.exists(), "nothing is written before the settings are valid"
+
+
+@pytest.mark.parametrize("name", ["SECRET_KEY", "LLM_API_KEY", "DATABASE_URL", "PROMPTS_DIR"])
+def test_an_empty_value_means_not_set(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    """Compose and .env files leave empty values: they take the default, as if unset."""
+    monkeypatch.setenv("APP_ENV", "development")
+    monkeypatch.setenv(name, "")
+
+    settings = load_settings()
+
+    assert getattr(settings, name) == Settings.model_fields[name].default
+
+
+def test_an_empty_required_value_is_reported_as_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BOT_API_TOKEN", "")
+
+    assert config_error() == "configuration error: BOT_API_TOKEN is required but not set"
+
+
+def test_an_admin_name_with_an_empty_password_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMIN_USERNAME", "admin")
+    monkeypatch.setenv("ADMIN_PASSWORD", "")
+
+    message = config_error()
+
+    assert message.startswith("configuration error: ADMIN_PASSWORD ")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "sentence"),
+    [
+        ("BOT_API_TOKEN", "short-token", "must have at least 16 characters"),
+        ("SECRET_KEY", "short-key", "must have at least 16 characters"),
+        ("API_WORKERS", "two", "must be a whole number"),
+        ("API_WORKERS", "0", "must be at least 1"),
+        ("API_THREADS", "1.5", "must be a whole number"),
+        ("API_BIND", "localhost", "must be HOST:PORT (e.g. 127.0.0.1:8000) or unix:PATH"),
+        ("API_BIND", "127.0.0.1:99999", "must be HOST:PORT (e.g. 127.0.0.1:8000) or unix:PATH"),
+        ("LLM_TIMEOUT_S", "abc", "must be a number"),
+        ("LLM_TIMEOUT_S", "0", "must be greater than 0"),
+        ("LLM_MAX_ATTEMPTS", "11", "must be at most 10"),
+        ("MAX_CONTEXT_MESSAGES", "0", "must be at least 1"),
+        ("APP_ENV", "staging", "must be one of 'production' or 'development'"),
+        ("SESSION_COOKIE_SECURE", "maybe", "must be true or false"),
+        ("LLM_BASE_URL", "not a url", "must be an http(s) URL"),
+        (
+            "DEFAULT_ROLE",
+            "Not A Role",
+            "must be a role name: lowercase letters, digits and hyphens",
+        ),
+        ("DATABASE_URL", "mysql://db/aidd", "names a database driver that is not installed"),
+    ],
+)
+def test_problems_are_told_in_sentences(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, sentence: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    assert config_error() == f"configuration error: {name} {sentence}"

@@ -14,19 +14,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapi import cli
 from webapi.api import register_api
-from webapi.api.health import migration_head
 from webapi.api.security import SECURITY_SCHEMES, SESSION_COOKIE_NAME
 from webapi.database import (
     configure_write_engine,
     init_read_engines,
+    migration_head,
     resolve_sqlite_url,
     write_engine_options,
 )
 from webapi.domain.accounts import ensure_first_admin
 from webapi.domain.conversation import ConversationService
 from webapi.domain.llm import LLMClient
+from webapi.domain.rate_limits import LoginLimits
 from webapi.errors import ErrorResponse, register_error_handlers, validation_error_response
-from webapi.extensions import db, limiter, migrate
+from webapi.extensions import db, migrate
 from webapi.services import EXTENSION_KEY, Services
 from webapi.settings import ConfigError, Settings, load_settings
 from webapi.startup import check_startup
@@ -66,9 +67,6 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.SESSION_COOKIE_SECURE,
         PERMANENT_SESSION_LIFETIME=7 * 24 * 3600,
-        LOGIN_RATE_LIMIT=settings.LOGIN_RATE_LIMIT,
-        RATELIMIT_STORAGE_URI=settings.RATELIMIT_STORAGE_URI,
-        RATELIMIT_HEADERS_ENABLED=True,
         MIGRATION_HEAD=migration_head(MIGRATIONS_DIR),
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
@@ -77,7 +75,6 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
 
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
-    limiter.init_app(app)
     with app.app_context():
         try:
             configure_write_engine(db.engine)
@@ -93,7 +90,10 @@ def create_app(config: dict[str, Any] | None = None, settings: Settings | None =
         max_attempts=settings.LLM_MAX_ATTEMPTS,
     )
     conversation = ConversationService(llm, roles, settings.MAX_CONTEXT_MESSAGES)
-    app.extensions[EXTENSION_KEY] = Services(settings, roles, llm, conversation)
+    login_limits = LoginLimits(
+        settings.LOGIN_RATE_LIMIT, settings.LOGIN_CLIENT_RATE_LIMIT, settings.RATELIMIT_STORAGE_URI
+    )
+    app.extensions[EXTENSION_KEY] = Services(settings, roles, llm, conversation, login_limits)
 
     register_error_handlers(app)
     cli.init_app(app)

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask, current_app
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
@@ -43,6 +45,10 @@ class DatabaseBusyError(Exception):
 
 class QueryTimeoutError(Exception):
     """A read ran longer than DATABASE_READ_TIMEOUT_S and was cut."""
+
+
+class DatabaseUnreachableError(Exception):
+    """The primary database did not answer."""
 
 
 # --- URLs -------------------------------------------------------------------------------------
@@ -252,3 +258,22 @@ def read_session(*, fresh: bool = False) -> Iterator[Session]:
         if _is_timeout(exc):
             raise QueryTimeoutError("the read took longer than DATABASE_READ_TIMEOUT_S") from None
         raise
+
+
+def migration_head(directory: str) -> str:
+    """The newest migration this code knows (exactly one head, or the code is broken)."""
+    heads = ScriptDirectory(directory).get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations must have exactly one head, found {heads}")
+    return heads[0]
+
+
+def schema_revision() -> str | None:
+    """The primary's migration revision, read without queueing behind writers."""
+    try:
+        with read_session(fresh=True) as session:
+            connection = session.connection()
+            connection.execute(sa.text("SELECT 1"))
+            return MigrationContext.configure(connection).get_current_revision()
+    except sa.exc.SQLAlchemyError:
+        raise DatabaseUnreachableError from None

@@ -185,3 +185,17 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     sql: Mapped[str | None] = mapped_column(sa.Text)
 
     dialog: Mapped[Dialog] = relationship()
+
+
+class RateLimitCounter(db.Model):  # type: ignore[name-defined,misc]
+    """One fixed-window counter of the sign-in limits, shared by every worker and replica.
+
+    The key is a hash of the limit and what it counts (client, username): attempted names are
+    not kept in clear.
+    """
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    count: Mapped[int]
+    expires_at: Mapped[float] = mapped_column(sa.Float(precision=53), index=True)

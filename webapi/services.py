@@ -10,6 +10,7 @@ from flask import current_app
 
 from webapi.domain.conversation import ConversationService
 from webapi.domain.llm import LLMClient
+from webapi.domain.rate_limits import LoginLimits
 from webapi.domain.roles import RoleCatalog
 from webapi.settings import Settings
 
@@ -23,6 +24,7 @@ class Services:
     roles: RoleCatalog
     llm: LLMClient
     conversation: ConversationService
+    login_limits: LoginLimits
     _reachable: tuple[float, bool] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -65,7 +65,8 @@ class Settings(BaseSettings):
     SECRET_KEY: Annotated[SecretStr | None, Field(min_length=16)] = None
     SESSION_COOKIE_SECURE: bool = False
     LOGIN_RATE_LIMIT: str = "10 per minute"
-    RATELIMIT_STORAGE_URI: Annotated[str, Field(min_length=1)] = "memory://"
+    LOGIN_CLIENT_RATE_LIMIT: str = "60 per minute"
+    RATELIMIT_STORAGE_URI: str | None = None
     TRUSTED_PROXY_COUNT: Annotated[int, Field(ge=0, le=5)] = 0
 
     PROMPTS_DIR: Path = Path("prompts")
@@ -85,12 +86,16 @@ class Settings(BaseSettings):
         if value is None:
             return value
         try:
-            make_url(value).get_dialect()
+            dialect = make_url(value).get_dialect()
         except (ArgumentError, ImportError, ValueError):
             raise ValueError("is not a usable SQLAlchemy database URL") from None
+        try:
+            dialect.import_dbapi()
+        except ImportError:
+            raise ValueError("names a database driver that is not installed") from None
         return value
 
-    @field_validator("LOGIN_RATE_LIMIT")
+    @field_validator("LOGIN_RATE_LIMIT", "LOGIN_CLIENT_RATE_LIMIT")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         try:
@@ -150,8 +155,12 @@ def _sentence(error: Mapping[str, Any]) -> str:
     if kind == "value_error":
         return str(error["msg"]).removeprefix("Value error, ")
     template = sentences.get(kind, "is not valid")
+    plain = {
+        key: int(value) if isinstance(value, float) and value.is_integer() else value
+        for key, value in context.items()
+    }
     try:
-        return template.format(**context)
+        return template.format(**plain)
     except (KeyError, IndexError):
         return "is not valid"
 

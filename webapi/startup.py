@@ -33,7 +33,9 @@ def check_first_admin(settings: Settings) -> None:
         raise ConfigError("ADMIN_USERNAME/ADMIN_PASSWORD", str(exc)) from None
 
 
-def check_rate_limit_storage(uri: str) -> None:
+def check_rate_limit_storage(uri: str | None) -> None:
+    if uri is None:
+        return  # the database
     try:
         storage_from_string(uri)
     except ConfigurationError as exc:

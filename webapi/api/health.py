@@ -4,16 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_openapi3.blueprint import APIBlueprint
 from flask_openapi3.models.tag import Tag
 from pydantic import BaseModel, Field
-from sqlalchemy.exc import SQLAlchemyError
 
-from webapi.database import read_session
+from webapi.database import DatabaseUnreachableError, schema_revision
 
 bp = APIBlueprint(
     "health",
@@ -35,13 +31,6 @@ class Ready(BaseModel):
     head: str = Field(description="The newest migration this code knows.")
 
 
-def migration_head(directory: str) -> str:
-    heads = ScriptDirectory(directory).get_heads()
-    if len(heads) != 1:
-        raise RuntimeError(f"migrations must have exactly one head, found {heads}")
-    return heads[0]
-
-
 @bp.get("", responses={200: Live})
 def live() -> dict[str, Any]:
     """Liveness: the process answers."""
@@ -55,13 +44,9 @@ def ready() -> tuple[dict[str, Any], int]:
     revision: str | None = None
     database, migrations = "ok", "unknown"
     try:
-        # The primary, read-only: a probe never queues behind writers.
-        with read_session(fresh=True) as session:
-            connection = session.connection()
-            connection.execute(sa.text("SELECT 1"))
-            revision = MigrationContext.configure(connection).get_current_revision()
+        revision = schema_revision()
         migrations = "at_head" if revision == head else "behind"
-    except SQLAlchemyError:
+    except DatabaseUnreachableError:
         database = "unreachable"
     is_ready = database == "ok" and migrations == "at_head"
     body = Ready(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
+from flask import request
 from pydantic import BaseModel, Field
 
 from webapi.api.auth import bp
@@ -12,7 +12,7 @@ from webapi.api.schemas import ShortName
 from webapi.api.security import COOKIE_SCHEME, require_account, sign_in, sign_out
 from webapi.domain.accounts import MAX_PASSWORD_LENGTH, AccountInfo, authenticate
 from webapi.errors import ApiError, ErrorCode, ErrorResponse
-from webapi.extensions import limiter
+from webapi.services import services
 
 
 class LoginIn(BaseModel):
@@ -34,15 +34,21 @@ class LoggedOut(BaseModel):
     status: str = Field(description="Always `signed_out`.")
 
 
-def _login_limit() -> str:
-    limit: str = current_app.config["LOGIN_RATE_LIMIT"]
-    return limit
-
-
 @bp.post("/login", responses={200: AccountOut, 401: ErrorResponse, 429: ErrorResponse})
-@limiter.limit(_login_limit)
 def login(body: LoginIn) -> dict[str, Any]:
-    """Check the credentials and set the HttpOnly session cookie."""
+    """Check the credentials and set the HttpOnly session cookie.
+
+    Attempts are limited per client and username, and more loosely per client; a refused
+    attempt (429, with Retry-After) is refused whatever its password, until its window ends.
+    """
+    refused = services().login_limits.attempt(request.remote_addr or "unknown", body.username)
+    if refused is not None:
+        raise ApiError(
+            429,
+            ErrorCode.TOO_MANY_REQUESTS,
+            f"Too many sign-in attempts; try again in {refused.retry_after_s} s.",
+            headers={"Retry-After": str(refused.retry_after_s)},
+        )
     account = authenticate(body.username, body.password)
     if account is None:
         raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "Wrong username or password.")

@@ -1,0 +1,75 @@
+"""Every third-party module the code imports is a declared dependency (not a transitive one)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+import pytest
+
+from tests.support import ROOT
+
+FIRST_PARTY = {"webapi", "bot", "tests", "noxfile"}
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _name(requirement: str) -> str:
+    match = re.match(r"[A-Za-z0-9._-]+", requirement)
+    assert match is not None, requirement
+    return re.sub(r"[-_.]+", "-", match[0]).lower()
+
+
+def declared(*groups: str) -> set[str]:
+    names = {_name(item) for item in PYPROJECT["project"]["dependencies"]}
+    for group in groups:
+        names |= {
+            _name(item) for item in PYPROJECT["dependency-groups"][group] if isinstance(item, str)
+        }
+    return names
+
+
+def third_party_imports(paths: list[Path]) -> dict[str, Path]:
+    """Top-level third-party module -> one file that imports it (for the message)."""
+    found: dict[str, Path] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in FIRST_PARTY:
+                    found.setdefault(top, path)
+    return found
+
+
+def python_files(*folders: str) -> list[Path]:
+    files = []
+    for folder in folders:
+        files += [p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts]
+    return files
+
+
+@pytest.mark.parametrize(
+    ("folders", "groups"),
+    [
+        pytest.param(("webapi", "bot"), (), id="runtime"),
+        pytest.param(("tests",), ("test",), id="tests"),
+    ],
+)
+def test_every_import_is_declared(folders: tuple[str, ...], groups: tuple[str, ...]) -> None:
+    distributions = packages_distributions()
+    allowed = declared(*groups)
+    missing = {}
+    for module, path in third_party_imports(python_files(*folders)).items():
+        owners = {_name(owner) for owner in distributions.get(module, [module])}
+        if not owners & allowed:
+            missing[module] = f"{path.relative_to(ROOT)} (from {sorted(owners)})"
+    assert not missing, f"imported but not declared: {missing}"

@@ -1,0 +1,121 @@
+"""webapi under gunicorn, as the README starts it: start-up checks, workers, logs."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.doubles.fake_llm import FakeLLM
+from tests.support import (
+    APP,
+    GUNICORN,
+    ROOT,
+    flask_cli,
+    gunicorn_server,
+    server_environment,
+    wait_ready,
+)
+
+ADMIN = ("admin", "first-admin-password")
+
+
+def _bad_role_file(tmp_path: Path) -> str:
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "consultant.md").write_text("no front matter here\n", encoding="utf-8")
+    return str(prompts)
+
+
+# Each is found only after the settings parse (in create_app), or is a serving setting.
+BAD_STARTS = [
+    pytest.param({"DEFAULT_ROLE": "no-such-role"}, "DEFAULT_ROLE", id="unknown-default-role"),
+    pytest.param({"PROMPTS_DIR": _bad_role_file}, "PROMPTS_DIR", id="bad-role-file"),
+    pytest.param(
+        {"ADMIN_USERNAME": "admin", "ADMIN_PASSWORD": "short"},
+        "ADMIN_USERNAME/ADMIN_PASSWORD",
+        id="short-admin-password",
+    ),
+    pytest.param({"RATELIMIT_STORAGE_URI": "bogus://x"}, "RATELIMIT_STORAGE_URI", id="bad-storage"),
+    pytest.param({"API_WORKERS": "two"}, "API_WORKERS", id="workers-not-a-number"),
+    pytest.param({"API_THREADS": "0"}, "API_THREADS", id="no-threads"),
+    pytest.param({"API_BIND": "localhost"}, "API_BIND", id="bind-without-port"),
+    pytest.param({"DATABASE_URL": "mysql://db/aidd"}, "DATABASE_URL", id="driver-not-installed"),
+]
+
+
+@pytest.mark.parametrize(("settings", "name"), BAD_STARTS)
+def test_a_bad_configuration_stops_gunicorn_with_one_line(
+    tmp_path: Path, fake_llm: FakeLLM, settings: dict[str, object], name: str
+) -> None:
+    values = {
+        key: value(tmp_path) if callable(value) else str(value) for key, value in settings.items()
+    }
+    env = server_environment(f"sqlite:///{tmp_path / 'aidd.db'}", fake_llm.base_url, **values)
+
+    result = subprocess.run(  # noqa: S603 (a fixed command line)
+        [*GUNICORN, APP], cwd=ROOT, env=env, capture_output=True, text=True, timeout=30
+    )
+
+    assert result.returncode != 0, "the server stopped, and said it failed"
+    assert "Traceback" not in result.stderr
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, f"one line, once, before any worker started: {lines}"
+    assert lines[0].startswith(f"configuration error: {name} "), lines[0]
+    assert "short" not in lines[0] or name != "ADMIN_USERNAME/ADMIN_PASSWORD", "no value echoed"
+
+
+def test_development_sessions_hold_across_workers(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    """Without SECRET_KEY (development), the whole server signs with one key."""
+    env = server_environment(
+        f"sqlite:///{tmp_path / 'aidd.db'}",
+        fake_llm.base_url,
+        APP_ENV="development",
+        API_WORKERS="3",
+        ADMIN_USERNAME=ADMIN[0],
+        ADMIN_PASSWORD=ADMIN[1],
+    )
+    del env["SECRET_KEY"]
+    assert flask_cli(env, "db", "upgrade").returncode == 0
+    with gunicorn_server(env, tmp_path / "api.log") as server:
+        url = f"http://{env['API_BIND']}"
+        wait_ready(url, server, tmp_path / "api.log")
+        # A new connection per request, so that requests spread over the workers.
+        signed_in = httpx.post(
+            f"{url}/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
+        )
+        assert signed_in.status_code == 200
+        cookies = dict(signed_in.cookies)
+        answers = [
+            httpx.get(f"{url}/api/v1/auth/me", cookies=cookies).status_code for _ in range(30)
+        ]
+    assert answers == [200] * 30
+    workers = {line.split("]")[1] for line in (tmp_path / "api.log").read_text().splitlines()}
+    assert len(workers) > 2, "the requests were served by more than one process"
+
+
+def test_the_first_admin_is_logged_by_name_and_sign_in_has_no_retry_after(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    env = server_environment(
+        f"sqlite:///{tmp_path / 'aidd.db'}",
+        fake_llm.base_url,
+        API_WORKERS="1",
+        ADMIN_USERNAME=ADMIN[0],
+        ADMIN_PASSWORD=ADMIN[1],
+    )
+    assert flask_cli(env, "db", "upgrade").returncode == 0
+    with gunicorn_server(env, tmp_path / "api.log") as server:
+        url = f"http://{env['API_BIND']}"
+        wait_ready(url, server, tmp_path / "api.log")
+        signed_in = httpx.post(
+            f"{url}/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
+        )
+
+    assert signed_in.status_code == 200
+    assert "Retry-After" not in signed_in.headers, "a successful sign-in has nothing to retry"
+    log = (tmp_path / "api.log").read_text()
+    assert f"created the first admin account '{ADMIN[0]}'" in log
+    assert ADMIN[1] not in log
