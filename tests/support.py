@@ -97,8 +97,9 @@ def gunicorn_server(env: dict[str, str], log_path: Path) -> Iterator[subprocess.
 @contextmanager
 def gunicorn_api(
     database_url: str, llm_base_url: str, log_path: Path, **settings: str
-) -> Iterator[str]:
-    """Migrate, then serve webapi as production does (gunicorn) on 127.0.0.1."""
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Migrate, then serve webapi as production does (gunicorn) on 127.0.0.1: its URL and
+    gunicorn's master process."""
     env = server_environment(database_url, llm_base_url, **settings)
     migrated = flask_cli(env, "db", "upgrade")
     if migrated.returncode != 0:
@@ -106,7 +107,7 @@ def gunicorn_api(
     with gunicorn_server(env, log_path) as server:
         url = f"http://{env['API_BIND']}"
         wait_ready(url, server, log_path)
-        yield url
+        yield url, server
 
 
 def wait_ready(url: str, server: subprocess.Popen[bytes], log_path: Path) -> None:

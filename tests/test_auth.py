@@ -123,12 +123,12 @@ def test_logout_ends_the_session(client: FlaskClient, account: int) -> None:
     assert login(client, USERNAME, PASSWORD).status_code == 200
     assert client.get(ME).status_code == 200
 
-    response = client.post(LOGOUT)
+    response = client.post(LOGOUT, json={})
 
     assert response.status_code == 200
     assert response.get_json() == {"status": "signed_out"}
     assert_error(client.get(ME), 401, "unauthorized")
-    assert_error(client.post(LOGOUT), 401, "unauthorized")
+    assert_error(client.post(LOGOUT, json={}), 401, "unauthorized")
 
 
 def test_a_session_of_a_deleted_account_is_refused(
@@ -161,7 +161,6 @@ INVALID_BODIES = [
         {"json": {"username": USERNAME, "password": ""}}, ["password"], id="empty-password"
     ),
     pytest.param({"json": [USERNAME, PASSWORD]}, [], id="json-array"),
-    pytest.param({"data": "username=ada", "content_type": "text/plain"}, [], id="not-json"),
     pytest.param(
         {"data": '{"username": "ada",', "content_type": "application/json"}, [], id="bad-json"
     ),
@@ -417,7 +416,7 @@ def test_a_copied_cookie_is_dead_after_logout(app: Flask, account: int) -> None:
     copy = _client_with(app, _cookie(client))
     assert copy.get("/api/v1/auth/me").status_code == 200
 
-    assert client.post("/api/v1/auth/logout").status_code == 200
+    assert client.post(LOGOUT, json={}).status_code == 200
 
     assert copy.get("/api/v1/auth/me").status_code == 401
 
@@ -427,7 +426,7 @@ def test_logout_ends_only_its_own_session(app: Flask, account: int) -> None:
     login(laptop, USERNAME, PASSWORD)
     login(phone, USERNAME, PASSWORD)
 
-    laptop.post("/api/v1/auth/logout")
+    assert laptop.post(LOGOUT, json={}).status_code == 200
 
     assert laptop.get("/api/v1/auth/me").status_code == 401
     assert phone.get("/api/v1/auth/me").status_code == 200

@@ -18,7 +18,7 @@ CONVERSATIONS = 50
 @pytest.fixture
 def gunicorn_sqlite(tmp_path: Path, fake_llm: FakeLLM) -> Iterator[tuple[str, Path]]:
     database = tmp_path / "aidd.db"
-    with gunicorn_api(f"sqlite:///{database}", fake_llm.base_url, tmp_path / "api.log") as url:
+    with gunicorn_api(f"sqlite:///{database}", fake_llm.base_url, tmp_path / "api.log") as (url, _):
         yield url, database
 
 

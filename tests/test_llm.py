@@ -127,7 +127,7 @@ def test_retry_after_as_an_http_date() -> None:
 # --- the budget is hard: LLM_TIMEOUT_S bounds the whole answer, retries included --------------
 
 # Loose enough for a noisy machine; the benchmark prints the exact overrun.
-SLACK_S = 0.5
+SLACK_S = 0.8  # still well under the doubled budget it guards against
 
 BUDGET_BREAKERS = [
     pytest.param(

@@ -92,6 +92,81 @@ def test_schema_refuses_a_message_of_no_dialog(app: Flask) -> None:
         )
 
 
+def _insert_question(connection: sa.Connection, dialog: int, status: str) -> int:
+    found: int = connection.execute(
+        sa.text(
+            "INSERT INTO messages (dialog_id, role, content, length, created_at, status)"
+            " VALUES (:d, 'user', 'q', 1, CURRENT_TIMESTAMP, :s) RETURNING id"
+        ),
+        {"d": dialog, "s": status},
+    ).scalar_one()
+    return found
+
+
+def _insert_dialogs(connection: sa.Connection, count: int) -> list[int]:
+    user = connection.execute(
+        sa.text(
+            "INSERT INTO users (telegram_id, first_seen_at, last_seen_at) "
+            "VALUES (1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP) RETURNING id"
+        )
+    ).scalar_one()
+    return [
+        connection.execute(
+            sa.text(
+                "INSERT INTO dialogs (user_id, channel, mode, role, started_at, ended_at)"
+                " VALUES (:u, 'telegram', 'assistant', 'consultant', CURRENT_TIMESTAMP,"
+                " CASE WHEN :last THEN NULL ELSE CURRENT_TIMESTAMP END) RETURNING id"
+            ),
+            {"u": user, "last": n == count - 1},
+        ).scalar_one()
+        for n in range(count)
+    ]
+
+
+def test_schema_allows_one_pending_question_per_dialog(app: Flask) -> None:
+    """The guarantee behind answering a dialog's messages in turn, across workers and replicas."""
+    with app.app_context(), db.engine.connect() as connection:
+        first, second = _insert_dialogs(connection, 2)
+        _insert_question(connection, first, "ok")
+        _insert_question(connection, first, "error")
+        _insert_question(connection, first, "pending")
+        _insert_question(connection, second, "pending")
+        connection.commit()
+        with pytest.raises(sa.exc.IntegrityError):
+            _insert_question(connection, first, "pending")
+
+
+def test_upgrade_settles_all_but_the_newest_pending_question_of_a_dialog(
+    database_url: str, fake_llm: FakeLLM
+) -> None:
+    """Databases written before one-at-a-time answers may hold several pending questions in a
+    dialog: the migration marks the older ones interrupted, then adds the index."""
+    with started_app(database_url, fake_llm.base_url) as app, app.app_context():
+        upgrade(revision="0003")
+        with db.engine.connect() as connection:
+            first, second = _insert_dialogs(connection, 2)
+            older = [_insert_question(connection, first, "pending") for _ in range(2)]
+            newest = _insert_question(connection, first, "pending")
+            alone = _insert_question(connection, second, "pending")
+            connection.commit()
+
+        upgrade()
+
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT id, status, error_code FROM messages"))
+            statuses = {row.id: (row.status, row.error_code) for row in rows}
+        assert statuses == {
+            older[0]: ("error", "interrupted"),
+            older[1]: ("error", "interrupted"),
+            newest: ("pending", None),
+            alone: ("pending", None),
+        }
+        downgrade(revision="0003")
+        assert "uq_messages_pending_question" not in {
+            index["name"] for index in sa.inspect(db.engine).get_indexes("messages")
+        }
+
+
 def test_readiness_waits_for_the_migrations(database_url: str, fake_llm: FakeLLM) -> None:
     with started_app(database_url, fake_llm.base_url) as app:
         client = app.test_client()

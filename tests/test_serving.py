@@ -40,7 +40,7 @@ BAD_STARTS = [
     ),
     pytest.param({"RATELIMIT_STORAGE_URI": "bogus://x"}, "RATELIMIT_STORAGE_URI", id="bad-storage"),
     pytest.param({"API_WORKERS": "two"}, "API_WORKERS", id="workers-not-a-number"),
-    pytest.param({"API_THREADS": "0"}, "API_THREADS", id="no-threads"),
+    pytest.param({"API_CONNECTIONS": "0"}, "API_CONNECTIONS", id="no-connections"),
     pytest.param({"API_BIND": "localhost"}, "API_BIND", id="bind-without-port"),
     pytest.param({"DATABASE_URL": "mysql://db/aidd"}, "DATABASE_URL", id="driver-not-installed"),
 ]

@@ -295,7 +295,7 @@ def test_an_admin_name_with_an_empty_password_is_an_error(monkeypatch: pytest.Mo
         ("SECRET_KEY", "short-key", "must have at least 16 characters"),
         ("API_WORKERS", "two", "must be a whole number"),
         ("API_WORKERS", "0", "must be at least 1"),
-        ("API_THREADS", "1.5", "must be a whole number"),
+        ("API_CONNECTIONS", "1.5", "must be a whole number"),
         ("API_BIND", "localhost", "must be HOST:PORT (e.g. 127.0.0.1:8000) or unix:PATH"),
         ("API_BIND", "127.0.0.1:99999", "must be HOST:PORT (e.g. 127.0.0.1:8000) or unix:PATH"),
         ("LLM_TIMEOUT_S", "abc", "must be a number"),

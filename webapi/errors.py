@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     ROLE_NOT_FOUND = "role_not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     CONFLICT = "conflict"
+    ANSWER_IN_PROGRESS = "answer_in_progress"
     PAYLOAD_TOO_LARGE = "payload_too_large"
     URI_TOO_LONG = "uri_too_long"
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
@@ -39,6 +40,7 @@ class ErrorCode(StrEnum):
     INTERNAL_ERROR = "internal_error"
     DATABASE_BUSY = "database_busy"
     QUERY_TIMEOUT = "query_timeout"
+    SHUTTING_DOWN = "shutting_down"
 
 
 # The codes of errors raised by the HTTP layer itself (werkzeug), by status.

@@ -1,4 +1,4 @@
-"""gunicorn settings: threaded workers, so streamed answers never block other requests.
+"""gunicorn settings: gevent workers, so open streams and slow clients never block others.
 
 Use: gunicorn -c python:webapi.gunicorn_conf "webapi:create_app()"
 
@@ -7,9 +7,18 @@ stops the server with one line (and exit status 1), instead of workers that fail
 are restarted forever.
 """
 
+# ruff: noqa: E402 (the imports follow gevent's patches, on purpose)
+
 from __future__ import annotations
 
+# gevent's patches go in before anything imports socket or ssl (the settings' imports do):
+# patched later, modules that already hold the originals would block the worker's loop.
+from gevent import monkey
+
+monkey.patch_all()
+
 import logging
+import math
 import os
 import secrets
 import sys
@@ -26,13 +35,17 @@ if _settings.SECRET_KEY is None and _settings.APP_ENV is AppEnv.DEVELOPMENT:
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(32)
 
 bind = _settings.API_BIND
-worker_class = "gthread"
+worker_class = "webapi.gunicorn_worker.Worker"
 workers = _settings.API_WORKERS
-# Each streaming answer holds a thread for its whole length.
-threads = _settings.API_THREADS
+worker_connections = _settings.API_CONNECTIONS
+# Also the bound on reading a request's line and headers: a client that trickles them is cut.
+keepalive = 5
 # A worker busy streaming still heartbeats; this only catches a wedged worker.
 timeout = 120
-graceful_timeout = 30
+# On stop, answers in flight get their whole budget to finish.
+graceful_timeout = math.ceil(_settings.LLM_TIMEOUT_S) + 5
+# gunicorn's control socket (gunicornc) is not used; several servers would share its path.
+control_socket_disable = True
 accesslog = "-"
 errorlog = "-"
 # webapi's own log lines (the first admin's creation, warnings) go where gunicorn's go; the

@@ -157,6 +157,12 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
     account: Mapped[Account | None] = relationship()
 
 
+# A question still waiting for its answer. Spelled with literals, here and in the queries that
+# look for one, so that both databases may answer those from the small partial index below.
+PENDING_QUESTION_SQL = "role = 'user' AND status = 'pending'"
+PENDING_QUESTION_INDEX = "uq_messages_pending_question"
+
+
 class Message(db.Model):  # type: ignore[name-defined,misc]
     """One turn of a dialog; assistant turns carry the LLM call's figures."""
 
@@ -167,6 +173,15 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
         # The context window reads a dialog's newest turns; the dashboard scans by time.
         sa.Index("ix_messages_dialog_id_id", "dialog_id", "id"),
         sa.Index("ix_messages_created_at_role", "created_at", "role"),
+        # One question at a time per dialog, across workers and replicas: a second one waits
+        # until the first is answered (or failed), so turns never interleave.
+        sa.Index(
+            PENDING_QUESTION_INDEX,
+            "dialog_id",
+            unique=True,
+            sqlite_where=sa.text(PENDING_QUESTION_SQL),
+            postgresql_where=sa.text(PENDING_QUESTION_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -185,6 +200,14 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     sql: Mapped[str | None] = mapped_column(sa.Text)
 
     dialog: Mapped[Dialog] = relationship()
+
+
+def pending_question() -> sa.ColumnElement[bool]:
+    """Messages that are questions waiting for their answer (see PENDING_QUESTION_SQL)."""
+    return sa.and_(
+        Message.role == sa.literal_column(f"'{Author.USER.value}'"),
+        Message.status == sa.literal_column(f"'{Status.PENDING.value}'"),
+    )
 
 
 class RateLimitCounter(db.Model):  # type: ignore[name-defined,misc]

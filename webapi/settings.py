@@ -11,6 +11,7 @@ from collections.abc import Iterator, Mapping
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import limits
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
@@ -21,6 +22,8 @@ from sqlalchemy.exc import ArgumentError
 OPENROUTER_URL = "https://openrouter.ai/api/v1"
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 ROLE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
+_ORIGIN_HOST = re.compile(r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _BIND = re.compile(r"^(?:unix:.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):(?P<port>\d{1,5}))$")
 
 
@@ -68,6 +71,8 @@ class Settings(BaseSettings):
     LOGIN_CLIENT_RATE_LIMIT: str = "60 per minute"
     RATELIMIT_STORAGE_URI: str | None = None
     TRUSTED_PROXY_COUNT: Annotated[int, Field(ge=0, le=5)] = 0
+    # Comma-separated origins; empty: only the request's own host (see console_origins).
+    CONSOLE_ORIGINS: str = ""
 
     PROMPTS_DIR: Path = Path("prompts")
     DEFAULT_ROLE: Annotated[str, Field(pattern=ROLE_NAME_PATTERN)] = "consultant"
@@ -78,7 +83,8 @@ class Settings(BaseSettings):
 
     API_BIND: str = "127.0.0.1:8000"
     API_WORKERS: Annotated[int, Field(ge=1, le=64)] = 2
-    API_THREADS: Annotated[int, Field(ge=1, le=1024)] = 32
+    # Open connections per worker: streams, idle keep-alives and slow clients alike.
+    API_CONNECTIONS: Annotated[int, Field(ge=1, le=100_000)] = 1000
 
     @field_validator("DATABASE_URL", "DATABASE_READ_URL")
     @classmethod
@@ -104,6 +110,15 @@ class Settings(BaseSettings):
             raise ValueError("is not a rate limit such as '10 per minute'") from None
         return value
 
+    @field_validator("CONSOLE_ORIGINS")
+    @classmethod
+    def _origins_parse(cls, value: str) -> str:
+        if value.strip() and any(normalized_origin(item) is None for item in value.split(",")):
+            raise ValueError(
+                "must be a comma-separated list of origins such as https://console.example.com"
+            )
+        return value
+
     @field_validator("PROMPTS_DIR")
     @classmethod
     def _prompts_dir_exists(cls, value: Path) -> Path:
@@ -127,8 +142,36 @@ class Settings(BaseSettings):
             yield name, value
 
     @property
+    def console_origins(self) -> frozenset[str]:
+        """The origins allowed to change state on console routes; empty: the request's host."""
+        origins = (normalized_origin(item) for item in self.CONSOLE_ORIGINS.split(","))
+        return frozenset(origin for origin in origins if origin is not None)
+
+    @property
     def llm_base_url(self) -> str:
         return str(self.LLM_BASE_URL).rstrip("/")
+
+
+def normalized_origin(value: str) -> str | None:
+    """`scheme://host[:port]`, lowercase and without its default port; None if not an origin."""
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port  # a port out of range raises
+    except ValueError:
+        return None
+    host = (parts.netloc.rpartition(":")[0] if port is not None else parts.netloc).lower()
+    if (
+        parts.scheme not in _DEFAULT_PORTS
+        or not _ORIGIN_HOST.match(host)  # no user@, nothing but a name or an address
+        or port == 0
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        return None
+    if port is None or port == _DEFAULT_PORTS[parts.scheme]:
+        return f"{parts.scheme}://{host}"
+    return f"{parts.scheme}://{host}:{port}"
 
 
 def _sentence(error: Mapping[str, Any]) -> str:

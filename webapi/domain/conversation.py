@@ -10,15 +10,25 @@ An exchange is two short write transactions and nothing in between:
   error shape;
 - `answer()` streams, holding no database session; at the end it stores the answer, or the
   failure, together with the question's final status.
+
+A dialog's questions are answered one at a time: at most one question per dialog is pending (a
+unique index holds it across workers and replicas). A question that comes while another is
+being answered waits its turn before it is stored, holding no transaction, so the context is
+always question, its answer, question, its answer, in the order they were stored.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
+from datetime import time as time_of_day
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from openai.types.chat import ChatCompletionMessageParam
@@ -26,14 +36,29 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from webapi.database import read_session, write_session
-from webapi.domain import users
+from webapi.domain import interruptions, users
 from webapi.domain.llm import Delta, Finished, LLMClient, LLMError
 from webapi.domain.outcomes import AnswerErrorCode
 from webapi.domain.roles import Role, RoleCatalog
 from webapi.errors import ApiError, ErrorCode
-from webapi.models import Author, Channel, Dialog, Message, Mode, Status, utcnow
+from webapi.models import (
+    PENDING_QUESTION_INDEX,
+    Author,
+    Channel,
+    Dialog,
+    Message,
+    Mode,
+    Status,
+    pending_question,
+    utcnow,
+)
 
 log = logging.getLogger(__name__)
+
+# While a question waits its turn, how often it looks whether the dialog is free: soon at
+# first (answers are often short), then less often.
+TURN_POLL_FIRST_S = 0.02
+TURN_POLL_MAX_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,21 @@ class _Who:
         if self.user_id is not None:
             return Dialog.user_id == self.user_id
         return Dialog.account_id == self.account_id
+
+
+class Turn(NamedTuple):
+    """One answered turn of a dialog's context."""
+
+    role: str  # an Author value
+    content: str
+
+
+def _insert_message(session: Session, **values: Any) -> int:
+    """Insert one message row and answer its id (one statement, no ORM object to track)."""
+    inserted: int = session.execute(
+        sa.insert(Message).values(**values).returning(Message.id)
+    ).scalar_one()
+    return inserted
 
 
 @dataclass(frozen=True)
@@ -112,6 +152,54 @@ class TodayUsage:
 Event = Delta | Completed | Failed
 
 
+class _TurnTakenError(Exception):
+    """Another question of the dialog is pending: this one must wait (nothing was stored)."""
+
+    def __init__(self, dialog_id: int) -> None:
+        super().__init__(dialog_id)
+        self.dialog_id = dialog_id
+
+
+class _Line:
+    """This process's questions waiting for the same dialog, first come first served.
+
+    Only the first of a line looks at the database; the others wait on a condition, so that
+    one process's waiters take their turns in the order they came and poll once between them.
+    """
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._lines: dict[tuple[Owner, Channel, Mode], deque[object]] = {}
+
+    @contextmanager
+    def first(self, key: tuple[Owner, Channel, Mode], deadline: float) -> Iterator[None]:
+        """Wait to be first in line; TimeoutError at the deadline."""
+        ticket = object()
+        with self._changed:
+            line = self._lines.setdefault(key, deque())
+            line.append(ticket)
+            try:
+                while line[0] is not ticket:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise TimeoutError
+                    self._changed.wait(left)
+            except BaseException:
+                self._leave(key, line, ticket)
+                raise
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._leave(key, line, ticket)
+
+    def _leave(self, key: tuple[Owner, Channel, Mode], line: deque[object], ticket: object) -> None:
+        line.remove(ticket)
+        if not line:
+            del self._lines[key]
+        self._changed.notify_all()
+
+
 class ConversationService:
     """Dialogs, context windows and exchanges, for Telegram users and console accounts alike."""
 
@@ -119,26 +207,80 @@ class ConversationService:
         self.llm = llm
         self.roles = roles
         self.max_context_messages = max_context_messages
+        # How long a question waits for the dialog's current answer: by then that one has been
+        # answered, has failed or has been marked interrupted, unless others queued first.
+        self.turn_wait_s = interruptions.longest_pending_s(llm.timeout_s)
+        self._line = _Line()
 
     # --- one exchange --------------------------------------------------------------------
 
     def ask(self, owner: Owner, channel: Channel, text: str) -> Question:
-        """Store the question in one short transaction; 404 for a Telegram user never seen."""
-        with write_session() as session:
-            who = self._resolve(session, owner, seen=True)
-            dialog = self._open_or_start(session, who, channel, Mode.ASSISTANT)
-            history = self._context(session, dialog.id)
-            question = Message(
-                dialog_id=dialog.id,
-                role=Author.USER,
-                content=text,
-                length=len(text),
-                status=Status.PENDING,
-            )
-            session.add(question)
-            session.flush()
-            request = self.build_request(self.roles.resolve(dialog.role), history, text)
-            return Question(dialog.id, question.id, request)
+        """Store the question in one short transaction; 404 for a Telegram user never seen.
+
+        While another question of the dialog is pending, wait for it to be settled (holding
+        no transaction and no connection) for up to `turn_wait_s`, then 409.
+        """
+        deadline = time.monotonic() + self.turn_wait_s
+        try:
+            with self._line.first((owner, channel, Mode.ASSISTANT), deadline):
+                delay = TURN_POLL_FIRST_S
+                while True:
+                    try:
+                        return self._store_question(owner, channel, text)
+                    except _TurnTakenError as taken:
+                        busy = taken.dialog_id
+                    while self._answer_in_progress(busy):
+                        if time.monotonic() + delay > deadline:
+                            raise TimeoutError
+                        time.sleep(delay)
+                        delay = min(delay * 1.5, TURN_POLL_MAX_S)
+        except TimeoutError:
+            raise ApiError(
+                409,
+                ErrorCode.ANSWER_IN_PROGRESS,
+                "Another answer of this dialog is still in progress; send the message again "
+                "when it has arrived.",
+            ) from None
+
+    def _store_question(self, owner: Owner, channel: Channel, text: str) -> Question:
+        dialog_id: int | None = None
+        try:
+            with write_session() as session:
+                who = self._resolve(session, owner, seen=True)
+                dialog = self._open_or_start(session, who, channel, Mode.ASSISTANT)
+                dialog_id = dialog.id
+                if self._pending_in(session, dialog.id):
+                    raise _TurnTakenError(dialog.id)  # rolls back: nothing is written
+                history = self._context(session, dialog.id)
+                question_id = _insert_message(
+                    session,
+                    dialog_id=dialog.id,
+                    role=Author.USER,
+                    content=text,
+                    length=len(text),
+                    status=Status.PENDING,
+                )
+                request = self.build_request(self.roles.resolve(dialog.role), history, text)
+                return Question(dialog.id, question_id, request)
+        except IntegrityError as exc:
+            # PostgreSQL: a concurrent transaction stored its question first and the pending
+            # index refused this one (SQLite's writers take turns: the check above sees it).
+            refused_by = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
+            if dialog_id is not None and refused_by == PENDING_QUESTION_INDEX:
+                raise _TurnTakenError(dialog_id) from None
+            raise
+
+    def _answer_in_progress(self, dialog_id: int) -> bool:
+        """A read on the primary (a replica might lag behind the answer that settled it)."""
+        with read_session(fresh=True) as session:
+            return self._pending_in(session, dialog_id)
+
+    @staticmethod
+    def _pending_in(session: Session, dialog_id: int) -> bool:
+        found = session.scalar(
+            sa.select(Message.id).where(Message.dialog_id == dialog_id, pending_question()).limit(1)
+        )
+        return found is not None
 
     def answer(self, question: Question) -> Iterator[Event]:
         """Stream the answer, then store it; always ends with one Completed or Failed event.
@@ -181,7 +323,7 @@ class ConversationService:
         yield outcome
 
     def build_request(
-        self, role: Role, history: list[Message], text: str
+        self, role: Role, history: list[Turn], text: str
     ) -> list[ChatCompletionMessageParam]:
         messages: list[ChatCompletionMessageParam] = [
             {"role": "system", "content": role.system_prompt}
@@ -194,9 +336,14 @@ class ConversationService:
         messages.append({"role": "user", "content": text})
         return messages
 
-    def _store_answer(self, question: Question, content: str, finished: Finished) -> Completed:
+    def _store_answer(
+        self, question: Question, content: str, finished: Finished
+    ) -> Completed | Failed:
         with write_session() as session:
-            answer = Message(
+            if not self._settle(session, question, Status.OK):
+                return self._given_up(question)
+            answer_id = _insert_message(
+                session,
                 dialog_id=question.dialog_id,
                 role=Author.ASSISTANT,
                 content=content,
@@ -208,14 +355,7 @@ class ConversationService:
                 ttft_ms=finished.ttft_ms,
                 latency_ms=finished.latency_ms,
             )
-            session.add(answer)
-            session.execute(
-                sa.update(Message)
-                .where(Message.id == question.user_message_id)
-                .values(status=Status.OK)
-            )
-            session.flush()
-            return Completed(question.dialog_id, question.user_message_id, answer.id, finished)
+            return Completed(question.dialog_id, question.user_message_id, answer_id, finished)
 
     def _store_failure(
         self, question: Question, code: AnswerErrorCode, message: str, started: datetime
@@ -223,24 +363,44 @@ class ConversationService:
         """Mark the question failed and record the failed call (no partial answer text)."""
         latency_ms = round((utcnow() - started).total_seconds() * 1000)
         with write_session() as session:
-            session.add(
-                Message(
-                    dialog_id=question.dialog_id,
-                    role=Author.ASSISTANT,
-                    content="",
-                    length=0,
-                    status=Status.ERROR,
-                    error_code=code,
-                    model=self.llm.model,
-                    latency_ms=latency_ms,
-                )
-            )
-            session.execute(
-                sa.update(Message)
-                .where(Message.id == question.user_message_id)
-                .values(status=Status.ERROR, error_code=code)
+            if not self._settle(session, question, Status.ERROR, code):
+                return self._given_up(question)
+            _insert_message(
+                session,
+                dialog_id=question.dialog_id,
+                role=Author.ASSISTANT,
+                content="",
+                length=0,
+                status=Status.ERROR,
+                error_code=code,
+                model=self.llm.model,
+                latency_ms=latency_ms,
             )
         return Failed(code, message, question.dialog_id, question.user_message_id)
+
+    @staticmethod
+    def _settle(
+        session: Session, question: Question, status: Status, code: AnswerErrorCode | None = None
+    ) -> bool:
+        """Give the question its final status if it is still pending; False if the sweep of
+        interrupted questions got there first (then nothing more may be stored for it)."""
+        settled = session.scalar(
+            sa.update(Message)
+            .where(Message.id == question.user_message_id, Message.status == Status.PENDING)
+            .values(status=status, error_code=code)
+            .returning(Message.id)
+            .execution_options(synchronize_session=False)
+        )
+        return settled is not None
+
+    @staticmethod
+    def _given_up(question: Question) -> Failed:
+        return Failed(
+            AnswerErrorCode.INTERRUPTED,
+            "The answer came too late: its question had already been given up.",
+            question.dialog_id,
+            question.user_message_id,
+        )
 
     # --- dialogs and roles ---------------------------------------------------------------
 
@@ -273,7 +433,7 @@ class ConversationService:
         with read_session() as session:
             who = self._resolve(session, Owner(telegram_id=telegram_id))
             info = self._context_info(session, who, Channel.TELEGRAM, Mode.ASSISTANT)
-            midnight = datetime.combine(utcnow().date(), time.min, tzinfo=UTC)
+            midnight = datetime.combine(utcnow().date(), time_of_day.min, tzinfo=UTC)
             counts = session.execute(
                 sa.select(
                     sa.func.count(Message.id).filter(Message.role == Author.USER),
@@ -302,10 +462,8 @@ class ConversationService:
     def _resolve(self, session: Session, owner: Owner, *, seen: bool = False) -> _Who:
         if owner.telegram_id is None:
             return _Who(None, owner.account_id, None)
-        user = users.find(session, owner.telegram_id)
-        if seen:
-            user.last_seen_at = utcnow()
-        return _Who(user.id, None, user.role)
+        user_id, role = users.identify(session, owner.telegram_id, seen=seen)
+        return _Who(user_id, None, role)
 
     def _open_dialog(
         self, session: Session, who: _Who, channel: Channel, mode: Mode
@@ -351,12 +509,12 @@ class ConversationService:
         )
         return ended
 
-    def _context(self, session: Session, dialog_id: int) -> list[Message]:
+    def _context(self, session: Session, dialog_id: int) -> list[Turn]:
         """The last MAX_CONTEXT_MESSAGES answered turns of a dialog, oldest first."""
-        newest_first = session.scalars(
-            sa.select(Message)
+        newest_first = session.execute(
+            sa.select(Message.role, Message.content)
             .where(Message.dialog_id == dialog_id, Message.status == Status.OK)
             .order_by(Message.id.desc())
             .limit(self.max_context_messages)
         ).all()
-        return list(reversed(newest_first))
+        return [Turn(role, content) for role, content in reversed(newest_first)]

@@ -252,14 +252,14 @@ class LLMClient:
         left = deadline - time.monotonic()
         if left <= 0:
             raise _too_slow()
-        request = self._client.with_options(timeout=left).chat.completions
         try:
             with deadline_scope(deadline):
-                return request.with_streaming_response.create(
+                return self._client.chat.completions.with_streaming_response.create(
                     model=self.model,
                     messages=messages,
                     stream=True,
                     stream_options={"include_usage": True},
+                    timeout=left,  # per request: with_options() would copy the whole client
                 ).__enter__()
         except openai.APITimeoutError:
             raise _too_slow() from None

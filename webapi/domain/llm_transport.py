@@ -8,6 +8,7 @@ so a budget holds to the socket call, with no watchdog thread per stream.
 
 from __future__ import annotations
 
+import select
 import ssl
 import time
 from collections.abc import Iterable, Iterator
@@ -17,6 +18,12 @@ from typing import Any
 
 import httpcore2
 import httpx2
+from gevent.monkey import get_original
+
+# The operating system's poll, even under gevent: the pool asks whether each idle connection
+# was closed by the server before every request, and gevent's cooperative poll (watchers, a
+# trip through its hub) made that check a measurable share of an answer's CPU time.
+_os_poll = get_original("select", "poll")
 
 _deadline: ContextVar[float | None] = ContextVar("llm_deadline", default=None)
 
@@ -67,7 +74,19 @@ class _DeadlineStream(httpcore2.NetworkStream):
         return _DeadlineStream(inner)
 
     def get_extra_info(self, info: str) -> Any:
+        if info == "is_readable":
+            return _readable_now(self._inner.get_extra_info("socket"))
         return self._inner.get_extra_info(info)
+
+
+def _readable_now(sock: Any) -> bool:
+    """Whether a read would return at once (data, or the end of a closed connection)."""
+    fd = -1 if sock is None else sock.fileno()
+    if fd < 0:
+        return True  # no socket left: as good as closed
+    poller = _os_poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 class _DeadlineBackend(httpcore2.NetworkBackend):

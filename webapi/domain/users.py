@@ -47,6 +47,25 @@ def not_found() -> ApiError:
     return ApiError(404, ErrorCode.USER_NOT_FOUND, "No such user; upsert the profile first.")
 
 
+def identify(session: Session, telegram_id: int, *, seen: bool = False) -> tuple[int, str | None]:
+    """The user's row id and chosen role; `seen` also marks them seen now. One statement and
+    no ORM object either way: this runs for every message."""
+    if seen:
+        statement: sa.Executable = (
+            sa.update(User)
+            .where(User.telegram_id == telegram_id)
+            .values(last_seen_at=utcnow())
+            .returning(User.id, User.role)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        statement = sa.select(User.id, User.role).where(User.telegram_id == telegram_id)
+    found = session.execute(statement).first()
+    if found is None:
+        raise not_found()
+    return found.id, found.role
+
+
 def find(session: Session, telegram_id: int) -> User:
     """The user inside the caller's transaction; 404 when the bot never upserted them."""
     user: User | None = session.scalar(sa.select(User).where(User.telegram_id == telegram_id))

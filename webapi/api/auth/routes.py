@@ -8,6 +8,7 @@ from flask import request
 from pydantic import BaseModel, Field
 
 from webapi.api.auth import bp
+from webapi.api.console_guard import CONSOLE_WRITE, EMPTY_JSON_BODY
 from webapi.api.schemas import ShortName
 from webapi.api.security import COOKIE_SCHEME, require_account, sign_in, sign_out
 from webapi.domain.accounts import MAX_PASSWORD_LENGTH, AccountInfo, authenticate
@@ -34,7 +35,9 @@ class LoggedOut(BaseModel):
     status: str = Field(description="Always `signed_out`.")
 
 
-@bp.post("/login", responses={200: AccountOut, 401: ErrorResponse, 429: ErrorResponse})
+@bp.post(
+    "/login", responses={200: AccountOut, **CONSOLE_WRITE, 401: ErrorResponse, 429: ErrorResponse}
+)
 def login(body: LoginIn) -> dict[str, Any]:
     """Check the credentials and set the HttpOnly session cookie.
 
@@ -58,8 +61,9 @@ def login(body: LoginIn) -> dict[str, Any]:
 
 @bp.post(
     "/logout",
-    responses={200: LoggedOut, 401: ErrorResponse},
+    responses={200: LoggedOut, **CONSOLE_WRITE, 401: ErrorResponse},
     security=[{COOKIE_SCHEME: []}],
+    openapi_extensions=EMPTY_JSON_BODY,
 )
 def logout() -> dict[str, Any]:
     """End the session: the cookie, and the server-side record that any copy of it needs."""

@@ -118,6 +118,12 @@ SSE_DOC = sse_response_doc(
     "Server-Sent Events: `delta` events while the answer streams, then exactly one `done` "
     "or `error` event."
 )
+TURN_TAKEN_DOC: dict[str, Any] = {
+    "description": "`answer_in_progress`: another answer of the user's dialog was still in "
+    "progress when this message's turn to wait ran out (LLM_TIMEOUT_S + 10 s at most). "
+    "Nothing was stored; send the message again.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+}
 
 
 @bp.put("/users/<int:telegram_id>", responses={200: UserOut})
@@ -132,12 +138,18 @@ def get_user(path: UserPath) -> dict[str, Any]:
     return UserOut.of(users.get(path.telegram_id))
 
 
-@bp.post("/users/<int:telegram_id>/messages", responses={200: SSE_DOC, **NOT_FOUND})
+@bp.post(
+    "/users/<int:telegram_id>/messages",
+    responses={200: SSE_DOC, **NOT_FOUND, 409: TURN_TAKEN_DOC},
+)
 def send_message(path: UserPath, body: MessageIn) -> Response:
     """Send the user's message; the answer streams back as Server-Sent Events.
 
-    The question is stored before the stream starts: an error up to then is an ordinary
-    JSON error; after it, the stream ends with an `error` event.
+    A user's messages are answered one at a time, in turn: while another answer of the
+    dialog is in progress, this one waits (no byte is sent) until that answer has ended, for
+    up to LLM_TIMEOUT_S + 10 s, then is refused with 409 `answer_in_progress`.
+    The question is stored when its turn comes, before the stream starts: an error up to
+    then is an ordinary JSON error; after it, the stream ends with an `error` event.
     """
     conversation = services().conversation
     question = conversation.ask(Owner(telegram_id=path.telegram_id), Channel.TELEGRAM, body.text)

@@ -1,0 +1,272 @@
+"""Benchmark: what webapi costs per answer, how many it serves at once, and what slow clients do.
+
+Run with `nox -s bench` (or `python -m tests.bench`). webapi runs under gunicorn as the README
+starts it (2 workers) on SQLite, then on PostgreSQL; the LLM is tests/bench/fast_llm.py in a
+process of its own (answers at once, 630 characters in 80 chunks), the client is
+tests/bench/load.py in another (asynchronous). On a 2-core machine the three share the cores,
+so each one's CPU time is printed too. Figures are medians, p95 and p99 within one run.
+
+Before the load work (gthread, 2 workers x 32 threads, the issue's measurements): 200
+conversations x 5 answers gave 40-43 answers/s on SQLite, 38-39 on PostgreSQL, p95 5.4-6.6 s,
+about 26 ms of server CPU per answer; 150 half-sent requests made /api/v1/health time out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import openai
+import sqlalchemy as sa
+
+from tests.support import (
+    BOT_TOKEN,
+    POSTGRES_ADMIN_URL,
+    ROOT,
+    BotAPI,
+    gunicorn_api,
+    scratch_postgres_database,
+)
+
+QUESTION = "Explain the trade-offs of streaming answers."
+MS = 1000.0
+
+
+def percentile(values: list[float], share: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
+
+
+@contextmanager
+def fast_llm() -> Iterator[str]:
+    """tests/bench/fast_llm.py in its own process; yields its root URL."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.bench.fast_llm", "--port", "0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("listening on "):
+            raise RuntimeError(f"the bench LLM did not start: {line!r}")
+        yield f"http://127.0.0.1:{int(line.split()[-1])}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def llm_stats(llm_url: str) -> dict[str, Any]:
+    return dict(httpx.get(f"{llm_url}/stats").json())
+
+
+def process_tree_cpu_s(pid: int) -> float:
+    """CPU time (user + system) of a process and all its descendants alive now, from /proc."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending += [int(child) for child in (task / "children").read_text().split()]
+        except FileNotFoundError:
+            continue  # it ended meanwhile
+    return total
+
+
+def timed_direct(llm_url: str) -> tuple[float, float]:
+    """TTFT and total of one streamed answer straight from the LLM (the baseline)."""
+    client = openai.OpenAI(base_url=f"{llm_url}/v1", api_key="bench", max_retries=0)
+    started = time.perf_counter()
+    first = 0.0
+    with client.chat.completions.with_streaming_response.create(
+        model="bench", messages=[{"role": "user", "content": QUESTION}], stream=True
+    ) as response:
+        for line in response.iter_lines():
+            if not first and '"content": "' in line and '"content": ""' not in line:
+                first = time.perf_counter() - started
+    client.close()
+    return first, time.perf_counter() - started
+
+
+def timed_exchange(api: BotAPI, telegram_id: int) -> tuple[float, float]:
+    """TTFT and total of one exchange through webapi, as the bot sees it."""
+    started = time.perf_counter()
+    first = 0.0
+    with api.http.stream(
+        "POST", f"/users/{telegram_id}/messages", json={"text": QUESTION}
+    ) as response:
+        for line in response.iter_lines():
+            if not first and line.startswith("event: delta"):
+                first = time.perf_counter() - started
+            if line.startswith("event: error"):
+                raise RuntimeError("an exchange failed during the benchmark")
+    return first, time.perf_counter() - started
+
+
+def sequential(run: Callable[[], tuple[float, float]], count: int) -> tuple[float, float]:
+    samples = [run() for _ in range(count)]
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+
+
+def load_client(run: str, url: str, *options: str) -> dict[str, Any]:
+    """tests/bench/load.py in its own process; its JSON report."""
+    command = [sys.executable, "-m", "tests.bench.load", run, "--url", url, "--token", BOT_TOKEN]
+    result = subprocess.run(  # noqa: S603 (a fixed command line)
+        [*command, *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"the load client failed:\n{result.stderr[-4000:]}")
+    return dict(json.loads(result.stdout))
+
+
+def databases(workdir: Path) -> Iterator[tuple[str, str]]:
+    """SQLite, then a scratch PostgreSQL database when TEST_POSTGRES_URL answers."""
+    yield "sqlite", f"sqlite:///{workdir / 'bench.db'}"
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with scratch_postgres_database(admin) as url:
+            yield "postgresql", url
+    except sa.exc.OperationalError:
+        print("postgresql: not reachable at TEST_POSTGRES_URL, not measured")
+    finally:
+        admin.dispose()
+
+
+def measure(name: str, url: str, llm_url: str, workdir: Path, args: argparse.Namespace) -> dict:
+    """Every figure for one database, from one gunicorn."""
+    row: dict[str, Any] = {"database": name}
+    log = workdir / f"{name}.log"
+    with gunicorn_api(url, f"{llm_url}/v1", log, API_WORKERS="2") as (api_url, server):
+        api = BotAPI(api_url)
+        api.upsert(1)
+        row["ttft_s"], row["total_s"] = sequential(lambda: timed_exchange(api, 1), args.requests)
+        api.close()
+
+        server_before, llm_before = process_tree_cpu_s(server.pid), llm_stats(llm_url)
+        load = load_client(
+            "conversations", api_url, "--users", str(args.users), "--per-user", str(args.per_user)
+        )
+        server_cpu = process_tree_cpu_s(server.pid) - server_before
+        llm_cpu = llm_stats(llm_url)["cpu_s"] - llm_before["cpu_s"]
+        answers = len(load["latencies_s"])
+        if load["failures"]:
+            print(f"{name}: {len(load['failures'])} answers failed, e.g. {load['failures'][0]}")
+        row.update(
+            answers=answers,
+            rate=answers / load["wall_s"],
+            p50_s=statistics.median(load["latencies_s"]),
+            p95_s=percentile(load["latencies_s"], 0.95),
+            ttft_p50_s=statistics.median(load["ttfts_s"]),
+            server_cpu_ms=server_cpu / answers * MS,
+            client_cpu_ms=load["client_cpu_s"] / answers * MS,
+            llm_cpu_ms=llm_cpu / answers * MS,
+        )
+
+        if args.slow or args.hung:
+            row["pressure"] = load_client(
+                "pressure",
+                api_url,
+                "--llm-url",
+                llm_url,
+                "--slow",
+                str(args.slow),
+                "--hung",
+                str(args.hung),
+                "--first-id",
+                "900000",
+            )
+    return row
+
+
+def print_report(direct: tuple[float, float], rows: list[dict[str, Any]], args) -> None:
+    direct_ttft, direct_total = direct
+    print(f"{'path':<22}{'TTFT ms (median)':>18}{'total ms (median)':>19}")
+    print(f"{'LLM directly':<22}{direct_ttft * MS:>18.2f}{direct_total * MS:>19.2f}")
+    for row in rows:
+        name = "via webapi, " + row["database"]
+        print(f"{name:<22}{row['ttft_s'] * MS:>18.2f}{row['total_s'] * MS:>19.2f}")
+    print()
+    print(
+        f"{args.users} conversations at once, {args.per_user} answers each "
+        "(CPU per answer: gunicorn's processes, the client, the LLM):"
+    )
+    print(
+        f"{'database':<12}{'answers/s':>10}{'p50 ms':>9}{'p95 ms':>9}{'TTFT p50':>10}"
+        f"{'server CPU':>12}{'client CPU':>12}{'LLM CPU':>9}"
+    )
+    for row in rows:
+        print(
+            f"{row['database']:<12}{row['rate']:>10.1f}{row['p50_s'] * MS:>9.0f}"
+            f"{row['p95_s'] * MS:>9.0f}{row['ttft_p50_s'] * MS:>10.0f}"
+            f"{row['server_cpu_ms']:>10.2f}ms{row['client_cpu_ms']:>10.2f}ms"
+            f"{row['llm_cpu_ms']:>7.2f}ms"
+        )
+    pressured = [row for row in rows if "pressure" in row]
+    if not pressured:
+        return
+    print()
+    print(
+        f"/api/v1/health under {args.slow} half-sent requests (reopened when cut) and "
+        f"{args.hung} answers waiting on a hung LLM, while 20 answers stream:"
+    )
+    print(
+        f"{'database':<12}{'probes':>7}{'failed':>7}{'p50 ms':>8}{'p99 ms':>8}{'max ms':>8}"
+        f"{'streams done':>14}{'slow cut after s (median)':>27}"
+    )
+    for row in pressured:
+        p = row["pressure"]
+        probes = p["probes_s"]
+        cuts = p["slow_cut_after_s"]
+        print(
+            f"{row['database']:<12}{len(probes):>7}{len(p['probe_failures']):>7}"
+            f"{statistics.median(probes) * MS:>8.1f}{percentile(probes, 0.99) * MS:>8.1f}"
+            f"{max(probes) * MS:>8.1f}{p['flowing_done']:>10}/{20:<3}"
+            f"{statistics.median(cuts) if cuts else float('nan'):>27.1f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--requests", type=int, default=100, help="sequential answers per row")
+    parser.add_argument("--users", type=int, default=200, help="concurrent conversations")
+    parser.add_argument("--per-user", type=int, default=5, help="answers per conversation")
+    parser.add_argument("--slow", type=int, default=1000, help="half-sent requests held open")
+    parser.add_argument("--hung", type=int, default=500, help="answers waiting on a hung LLM")
+    args = parser.parse_args()
+    # Thousands of sockets in gunicorn's workers, which inherit this limit.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    with fast_llm() as llm_url, tempfile.TemporaryDirectory() as tmp:
+        direct = sequential(lambda: timed_direct(llm_url), args.requests)
+        rows = [measure(name, url, llm_url, Path(tmp), args) for name, url in databases(Path(tmp))]
+    print(__doc__.split("\n\n", 1)[1].strip())
+    print()
+    print_report(direct, rows, args)
+
+
+if __name__ == "__main__":
+    main()
