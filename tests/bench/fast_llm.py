@@ -3,7 +3,8 @@
 The test double (tests/doubles/fake_llm.py) scripts failures and records every request; under
 hundreds of concurrent answers on two cores its own CPU would crowd out what is measured. This
 one does three things cheaply: it streams one pre-encoded answer (the same bytes every time) at
-once, or paced over about 4 s for a message containing SLOW, or, for a message containing HANG,
+once, or paced over about 4 s for a message containing SLOW (1.9 s a chunk for DRIP), or, for a
+message containing HANG,
 holds the request open without a byte until `/release` (the benchmark's hung LLM). `/stats`
 reports its own CPU time and what it served, so the benchmark can report them.
 
@@ -23,6 +24,8 @@ from aiohttp import web
 HANG = "HANG"
 SLOW = "SLOW"
 SLOW_PACE_S = 0.05  # between chunks of a SLOW answer: 80 chunks in about 4 s
+DRIP = "DRIP"
+DRIP_PACE_S = 1.9  # each chunk just under a 2 s read timeout: the budget's worst case
 ANSWER = "The quick brown fox jumps over the lazy dog. " * 14  # 630 characters
 CHUNK = 8  # characters per streamed chunk: 80 content chunks an answer
 
@@ -72,12 +75,15 @@ class FastLLM:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
         response.enable_chunked_encoding()
         await response.prepare(request)
-        pace = SLOW_PACE_S if SLOW in question else 0.0
-        for event in self.events:
-            await response.write(event)
-            if pace:
-                await asyncio.sleep(pace)
-        await response.write_eof()
+        pace = DRIP_PACE_S if DRIP in question else SLOW_PACE_S if SLOW in question else 0.0
+        try:
+            for event in self.events:
+                await response.write(event)
+                if pace:
+                    await asyncio.sleep(pace)
+            await response.write_eof()
+        except ConnectionResetError:
+            return response  # the client went away (webapi cut the answer): nothing to do
         self.answered += 1
         return response
 

@@ -45,17 +45,21 @@ async def answer(
     started = time.perf_counter()
     first = 0.0
     final = ""
-    async with http.post(f"users/{telegram_id}/messages", json={"text": text}) as response:
-        if response.status != 200:
-            outcomes.failures.append(f"HTTP {response.status}: {await response.text()}")
-            return
-        async for line in response.content:
-            if line.startswith(b"event: "):
-                name = line[7:].strip().decode()
-                if name == "delta" and not first:
-                    first = time.perf_counter() - started
-                elif name in ("done", "error"):
-                    final = name
+    try:
+        async with http.post(f"users/{telegram_id}/messages", json={"text": text}) as response:
+            if response.status != 200:
+                outcomes.failures.append(f"HTTP {response.status}: {await response.text()}")
+                return
+            async for line in response.content:
+                if line.startswith(b"event: "):
+                    name = line[7:].strip().decode()
+                    if name == "delta" and not first:
+                        first = time.perf_counter() - started
+                    elif name in ("done", "error"):
+                        final = name
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        outcomes.failures.append(f"{type(exc).__name__}: {exc}")
+        return
     if final != "done":
         outcomes.failures.append(f"the stream ended with {final or 'nothing'}")
         return
@@ -144,6 +148,12 @@ async def probe_health(url: str, count: int) -> tuple[list[float], list[str]]:
 
 async def pressure(args: argparse.Namespace) -> dict[str, Any]:
     host, port = args.url.removeprefix("http://").rsplit(":", 1)
+    connections = args.hung + args.flowing
+    ids = range(args.first_id, args.first_id + connections)
+    async with bot_session(args.url, args.token, connections) as http:
+        for telegram_id in ids:  # first: a server that slow clients stall could not take them
+            async with http.put(f"users/{telegram_id}", json={"first_name": "P"}) as r:
+                r.raise_for_status()
     stop = asyncio.Event()
     opened: list[int] = []
     cut_after: list[float] = []
@@ -154,15 +164,10 @@ async def pressure(args: argparse.Namespace) -> dict[str, Any]:
     while len(opened) < args.slow:
         await asyncio.sleep(0.05)
     flowing, hung = Outcomes(), Outcomes()
-    connections = args.hung + args.flowing
     async with (
         bot_session(args.url, args.token, connections) as http,
         aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as control,
     ):
-        ids = range(args.first_id, args.first_id + connections)
-        for telegram_id in ids:
-            async with http.put(f"users/{telegram_id}", json={"first_name": "P"}) as r:
-                r.raise_for_status()
         hung_before = (await llm_stats(control, args.llm_url))["hung"]
         hung_tasks = [
             asyncio.create_task(answer(http, telegram_id, f"HANG {telegram_id}", hung))
@@ -173,10 +178,11 @@ async def pressure(args: argparse.Namespace) -> dict[str, Any]:
             asyncio.create_task(answer(http, telegram_id, f"SLOW {QUESTION}", flowing))
             for telegram_id in ids[args.hung :]
         ]
-        deadline = time.monotonic() + 60
-        while (await llm_stats(control, args.llm_url))["hung"] - hung_before < args.hung:
-            if time.monotonic() > deadline:
-                raise RuntimeError("the hung answers did not all reach the LLM within 60 s")
+        deadline = time.monotonic() + 60  # a server that cannot take them all: probe anyway
+        while time.monotonic() < deadline:
+            hung_waiting = (await llm_stats(control, args.llm_url))["hung"] - hung_before
+            if hung_waiting >= args.hung:
+                break
             await asyncio.sleep(0.1)
         probes, probe_failures = await probe_health(args.url, args.probes)
         await asyncio.gather(*flowing_tasks)
@@ -189,6 +195,7 @@ async def pressure(args: argparse.Namespace) -> dict[str, Any]:
         "probe_failures": probe_failures,
         "flowing_done": len(flowing.latencies_s),
         "flowing_failures": flowing.failures,
+        "hung_waiting": hung_waiting,
         "hung_errors": len(hung.failures),
         "slow_cut_after_s": cut_after,
     }

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, stream_with_context
 from pydantic import BaseModel, Field
 
+from webapi.api.coalesce import coalesced
 from webapi.domain.conversation import Completed, Event, Failed
 from webapi.domain.llm import Delta
 from webapi.domain.outcomes import AnswerErrorCode
@@ -100,7 +101,7 @@ def answer_frames(events: Iterable[Event]) -> Iterator[str]:
 
 def answer_stream(events: Iterable[Event]) -> Response:
     """A streaming response that keeps the request context alive while it is sent."""
-    frames = stream_with_context(answer_frames(events))
+    frames = stream_with_context(answer_frames(coalesced(iter(events))))
     return Response(frames, mimetype=SSE_MEDIA_TYPE, headers=SSE_HEADERS)
 
 
