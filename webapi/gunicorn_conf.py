@@ -20,6 +20,7 @@ monkey.patch_all()
 import logging
 import math
 import os
+import platform
 import secrets
 import sys
 
@@ -28,6 +29,10 @@ from webapi.startup import check_startup
 
 _settings = load_settings()
 check_startup(_settings)
+
+# The openai client describes the platform in its request headers, which runs `uname -p` in a
+# child process the first time; asked here, the answer is cached before the workers fork.
+platform.platform()
 
 if _settings.SECRET_KEY is None and _settings.APP_ENV is AppEnv.DEVELOPMENT:
     # One signing key for the whole server: workers fork from here and read it, so a session

@@ -6,9 +6,13 @@ process of its own (answers at once, 630 characters in 80 chunks), the client is
 tests/bench/load.py in another (asynchronous). On a 2-core machine the three share the cores,
 so each one's CPU time is printed too. Figures are medians, p95 and p99 within one run.
 
-Before the load work (gthread, 2 workers x 32 threads, the issue's measurements): 200
-conversations x 5 answers gave 40-43 answers/s on SQLite, 38-39 on PostgreSQL, p95 5.4-6.6 s,
-about 26 ms of server CPU per answer; 150 half-sent requests made /api/v1/health time out.
+Before the load work (gthread, 2 workers x 32 threads; this benchmark run against commit
+cf79a26 on the 2-core machine of 2026-12-02): 200 conversations x 5 answers gave 31.8
+answers/s on SQLite (p95 9.0 s, 40 ms of server CPU per answer, 3 connections reset) and 25.0
+on PostgreSQL (p95 10.0 s, 50 ms, 13 reset); with 150 half-sent requests, health probes and
+answers did not get through at all. The same run of this code: 142 and 107 answers/s, p95 3.7
+and 2.5 s, 11.6 and 13.0 ms; health p99 6.5 and 226 ms under 1,000 half-sent requests and 500
+hung answers.
 """
 
 from __future__ import annotations
