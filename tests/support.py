@@ -101,6 +101,15 @@ def gunicorn_api(
     """Migrate, then serve webapi as production does (gunicorn) on 127.0.0.1: its URL and
     gunicorn's master process."""
     env = server_environment(database_url, llm_base_url, **settings)
+    with migrated_and_served(env, log_path) as served:
+        yield served
+
+
+@contextmanager
+def migrated_and_served(
+    env: dict[str, str], log_path: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`flask db upgrade`, then gunicorn, both with exactly `env`; its URL once it is ready."""
     migrated = flask_cli(env, "db", "upgrade")
     if migrated.returncode != 0:
         raise RuntimeError(f"flask db upgrade failed:\n{migrated.stderr}")

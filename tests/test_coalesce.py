@@ -41,7 +41,9 @@ def test_a_paced_answer_is_joined_without_losing_a_character(
     deltas = [data["text"] for name, data in exchange.events if name == "delta"]
     assert exchange.text == text
     assert all(deltas), "no empty delta"
-    assert 1 < len(deltas) < 120, f"{len(deltas)} events for 120 pieces 5 ms apart"
+    # Pieces 5 ms apart, joined for up to 50 ms: about a tenth as many events; half is a loose
+    # bound that still fails when each piece leaves on its own.
+    assert 1 < len(deltas) <= 60, f"{len(deltas)} events for 120 pieces 5 ms apart"
     names = [name for name, _ in exchange.events]
     assert names[-1] == "done"
     assert names.count("done") == 1

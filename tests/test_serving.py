@@ -13,10 +13,8 @@ from tests.support import (
     APP,
     GUNICORN,
     ROOT,
-    flask_cli,
-    gunicorn_server,
+    migrated_and_served,
     server_environment,
-    wait_ready,
 )
 
 ADMIN = ("admin", "first-admin-password")
@@ -78,10 +76,7 @@ def test_development_sessions_hold_across_workers(tmp_path: Path, fake_llm: Fake
         ADMIN_PASSWORD=ADMIN[1],
     )
     del env["SECRET_KEY"]
-    assert flask_cli(env, "db", "upgrade").returncode == 0
-    with gunicorn_server(env, tmp_path / "api.log") as server:
-        url = f"http://{env['API_BIND']}"
-        wait_ready(url, server, tmp_path / "api.log")
+    with migrated_and_served(env, tmp_path / "api.log") as (url, _):
         # A new connection per request, so that requests spread over the workers.
         signed_in = httpx.post(
             f"{url}/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
@@ -106,10 +101,7 @@ def test_the_first_admin_is_logged_by_name_and_sign_in_has_no_retry_after(
         ADMIN_USERNAME=ADMIN[0],
         ADMIN_PASSWORD=ADMIN[1],
     )
-    assert flask_cli(env, "db", "upgrade").returncode == 0
-    with gunicorn_server(env, tmp_path / "api.log") as server:
-        url = f"http://{env['API_BIND']}"
-        wait_ready(url, server, tmp_path / "api.log")
+    with migrated_and_served(env, tmp_path / "api.log") as (url, _):
         signed_in = httpx.post(
             f"{url}/api/v1/auth/login", json={"username": ADMIN[0], "password": ADMIN[1]}
         )

@@ -2,7 +2,7 @@
 
 Revision ID: 0004
 Revises: 0003
-Create Date: 2026-12-05
+Create Date: 2026-12-02
 
 A dialog's questions are answered one at a time: at most one question per dialog is pending.
 Databases written before this revision may hold several (concurrent messages, or questions cut
