@@ -239,10 +239,10 @@ class BotAPI:
     def upsert(self, telegram_id: int, **profile: Any) -> httpx.Response:
         return self.http.put(f"/users/{telegram_id}", json=profile)
 
-    def send(self, telegram_id: int, text: str) -> Exchange:
-        with connect_sse(
-            self.http, "POST", f"/users/{telegram_id}/messages", json={"text": text}
-        ) as source:
+    def send(self, telegram_id: int, text: str, **fields: Any) -> Exchange:
+        """Send a message (`fields`: chat_id, idempotency_key) and read the whole answer."""
+        body = {"text": text, **fields}
+        with connect_sse(self.http, "POST", f"/users/{telegram_id}/messages", json=body) as source:
             response = source.response
             if response.headers.get("content-type", "").startswith("text/event-stream"):
                 events = [(sse.event, sse.json()) for sse in source.iter_sse()]

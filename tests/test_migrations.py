@@ -167,6 +167,25 @@ def test_upgrade_settles_all_but_the_newest_pending_question_of_a_dialog(
         }
 
 
+def test_upgrade_puts_earlier_telegram_dialogs_in_the_private_chat(
+    database_url: str, fake_llm: FakeLLM
+) -> None:
+    """Before dialogs were kept per chat, a user's dialogs were their private chat's."""
+    with started_app(database_url, fake_llm.base_url) as app, app.app_context():
+        upgrade(revision="0004")
+        with db.engine.connect() as connection:
+            ended, still_open = _insert_dialogs(connection, 2)
+            connection.commit()
+
+        upgrade()
+
+        with db.engine.connect() as connection:
+            rows = connection.execute(sa.text("SELECT id, chat_id FROM dialogs ORDER BY id"))
+            assert [tuple(row) for row in rows] == [(ended, 1), (still_open, 1)]
+        downgrade(revision="0004")
+        assert "chat_id" not in {c["name"] for c in sa.inspect(db.engine).get_columns("dialogs")}
+
+
 def test_readiness_waits_for_the_migrations(database_url: str, fake_llm: FakeLLM) -> None:
     with started_app(database_url, fake_llm.base_url) as app:
         client = app.test_client()

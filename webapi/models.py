@@ -119,10 +119,12 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
         sa.CheckConstraint("(user_id IS NULL) <> (account_id IS NULL)", name="one_owner"),
         sa.CheckConstraint(_one_of("channel", Channel), name="channel"),
         sa.CheckConstraint(_one_of("mode", Mode), name="mode"),
-        # At most one open dialog per owner, channel and mode, even under concurrent requests.
+        # At most one open dialog per owner, chat, channel and mode, even under concurrent
+        # requests: a Telegram user's private chat and each group they write in are apart.
         sa.Index(
             "uq_dialogs_open_user",
             "user_id",
+            "chat_id",
             "channel",
             "mode",
             unique=True,
@@ -147,6 +149,8 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
     account_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )
+    # The Telegram chat (the private chat's id is the user's); none for console dialogs.
+    chat_id: Mapped[int | None] = mapped_column(sa.BigInteger)
     channel: Mapped[str] = mapped_column(sa.String(16))
     mode: Mapped[str] = mapped_column(sa.String(16))
     role: Mapped[str] = mapped_column(sa.String(64))
@@ -161,6 +165,7 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
 # look for one, so that both databases may answer those from the small partial index below.
 PENDING_QUESTION_SQL = "role = 'user' AND status = 'pending'"
 PENDING_QUESTION_INDEX = "uq_messages_pending_question"
+IDEMPOTENCY_KEY_INDEX = "uq_messages_idempotency_key"
 
 
 class Message(db.Model):  # type: ignore[name-defined,misc]
@@ -182,6 +187,7 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
             sqlite_where=sa.text(PENDING_QUESTION_SQL),
             postgresql_where=sa.text(PENDING_QUESTION_SQL),
         ),
+        sa.Index(IDEMPOTENCY_KEY_INDEX, "idempotency_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -198,6 +204,9 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     ttft_ms: Mapped[int | None]
     latency_ms: Mapped[int | None]
     sql: Mapped[str | None] = mapped_column(sa.Text)
+    # A question's key from its client (the bot: chat and Telegram message id): a question is
+    # stored at most once per key, whatever is redelivered or retried.
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(128))
 
     dialog: Mapped[Dialog] = relationship()
 

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from flask_openapi3.openapi import OpenAPI
 
 from webapi.api.sse import SSE_MEDIA_TYPE, answer_event_schema, event_component_schemas
+
+ModelT = TypeVar("ModelT", bound=type)
+
+# Request models that also accept a request without a body (see finish_document).
+_OPTIONAL_BODIES: set[str] = set()
+
+
+def optional_body(model: ModelT) -> ModelT:
+    """Class decorator: the model's operations do not require a request body."""
+    _OPTIONAL_BODIES.add(model.__name__)
+    return model
 
 
 def register_document_route(app: OpenAPI) -> None:
@@ -29,6 +40,7 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
     - Streamed answers are Server-Sent Events whose `data` is JSON: each event's payload is a
       named component (DeltaEvent, DoneEvent, ErrorEvent, and the AnswerErrorCode
       enumeration), referred to from the stream's schema, so that generated clients get types.
+    - It requires every request body; those of models marked `optional_body` are not.
     """
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(event_component_schemas())
@@ -38,6 +50,10 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
             added_422 = responses.get("422", {}).get("content", {}).get("application/json", {})
             if added_422.get("schema", {}).get("type") == "array":
                 del responses["422"]
+            body = operation.get("requestBody", {})
+            ref = body.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
+            if ref is not None and ref.rsplit("/", 1)[-1] in _OPTIONAL_BODIES:
+                body["required"] = False
             for response in responses.values():
                 stream = response.get("content", {}).get(SSE_MEDIA_TYPE)
                 if stream is not None:

@@ -29,4 +29,8 @@ MessageText = Annotated[
     AfterValidator(_storable),
 ]
 TelegramId = Annotated[int, Field(ge=1, le=2**63 - 1, description="Telegram user id")]
+# Group and channel ids are negative; Telegram's ids fit in 52 bits.
+TelegramChatId = Annotated[int, Field(ge=-(2**52), le=2**52, description="Telegram chat id")]
+# Printable ASCII, no spaces: keys are identifiers, compared byte for byte.
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 LanguageCode = Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z0-9-]*$")]

@@ -1,8 +1,8 @@
 """The conversation service shared by Telegram and the web chat.
 
-For an owner (a Telegram user or a console account) it keeps one open dialog per channel and
-mode, builds the LLM request from the role's system prompt and the last turns of that dialog,
-streams the answer and stores both turns with the call's figures.
+For an owner (a Telegram user in one chat, or a console account) it keeps one open dialog per
+channel and mode, builds the LLM request from the role's system prompt and the last turns of
+that dialog, streams the answer and stores both turns with the call's figures.
 
 An exchange is two short write transactions and nothing in between:
 - `ask()` runs in the request: it opens or resumes the dialog, reads the context, stores the
@@ -15,6 +15,9 @@ A dialog's questions are answered one at a time: at most one question per dialog
 unique index holds it across workers and replicas). A question that comes while another is
 being answered waits its turn before it is stored, holding no transaction, so the context is
 always question, its answer, question, its answer, in the order they were stored.
+
+A question may carry its client's idempotency key: it is stored at most once per key, and a
+repeat is answered with the stored outcome (once that has settled), never asked again.
 """
 
 from __future__ import annotations
@@ -28,10 +31,11 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from datetime import time as time_of_day
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from openai.types.chat import ChatCompletionMessageParam
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -42,6 +46,7 @@ from webapi.domain.outcomes import AnswerErrorCode
 from webapi.domain.roles import Role, RoleCatalog
 from webapi.errors import ApiError, ErrorCode
 from webapi.models import (
+    IDEMPOTENCY_KEY_INDEX,
     PENDING_QUESTION_INDEX,
     Author,
     Channel,
@@ -63,14 +68,23 @@ TURN_POLL_MAX_S = 0.2
 
 @dataclass(frozen=True)
 class Owner:
-    """Whose dialogs: a Telegram user (by Telegram id) or a console account (by id)."""
+    """Whose dialogs: a Telegram user (by Telegram id) in one chat, or a console account.
+
+    A Telegram user's chat defaults to their private chat, whose id is theirs; each group they
+    write in keeps dialogs of its own.
+    """
 
     telegram_id: int | None = None
     account_id: int | None = None
+    chat_id: int | None = None
 
     def __post_init__(self) -> None:
         if (self.telegram_id is None) == (self.account_id is None):
             raise ValueError("an owner is a user or an account, not both or neither")
+        if self.account_id is not None and self.chat_id is not None:
+            raise ValueError("console dialogs have no Telegram chat")
+        if self.telegram_id is not None and self.chat_id is None:
+            object.__setattr__(self, "chat_id", self.telegram_id)
 
 
 @dataclass(frozen=True)
@@ -80,10 +94,11 @@ class _Who:
     user_id: int | None
     account_id: int | None
     preferred_role: str | None
+    chat_id: int | None
 
     def owns(self) -> sa.ColumnElement[bool]:
         if self.user_id is not None:
-            return Dialog.user_id == self.user_id
+            return sa.and_(Dialog.user_id == self.user_id, Dialog.chat_id == self.chat_id)
         return Dialog.account_id == self.account_id
 
 
@@ -102,6 +117,12 @@ def _insert_message(session: Session, **values: Any) -> int:
     return inserted
 
 
+def _deleted(session: Session, statement: sa.Delete) -> int:
+    """Run a DELETE; answer how many rows it removed."""
+    result = session.execute(statement.execution_options(synchronize_session=False))
+    return cast(CursorResult[Any], result).rowcount  # a DML result is a CursorResult
+
+
 @dataclass(frozen=True)
 class Question:
     """A stored question waiting for its answer: all `answer()` needs, no database object."""
@@ -109,6 +130,17 @@ class Question:
     dialog_id: int
     user_message_id: int
     request: list[ChatCompletionMessageParam]
+
+
+@dataclass(frozen=True)
+class Replay:
+    """A question stored before under the same idempotency key: its outcome is told again."""
+
+    dialog_id: int
+    user_message_id: int
+
+
+Asked = Question | Replay
 
 
 @dataclass(frozen=True)
@@ -150,6 +182,10 @@ class TodayUsage:
 
 
 Event = Delta | Completed | Failed
+
+
+class _KeyTakenError(Exception):
+    """A concurrent request stored a question under the same idempotency key first."""
 
 
 class _TurnTakenError(Exception):
@@ -214,11 +250,14 @@ class ConversationService:
 
     # --- one exchange --------------------------------------------------------------------
 
-    def ask(self, owner: Owner, channel: Channel, text: str) -> Question:
+    def ask(
+        self, owner: Owner, channel: Channel, text: str, idempotency_key: str | None = None
+    ) -> Asked:
         """Store the question in one short transaction; 404 for a Telegram user never seen.
 
         While another question of the dialog is pending, wait for it to be settled (holding
-        no transaction and no connection) for up to `turn_wait_s`, then 409.
+        no transaction and no connection) for up to `turn_wait_s`, then 409. A key stored
+        before gives a Replay, once that question has settled.
         """
         deadline = time.monotonic() + self.turn_wait_s
         try:
@@ -226,9 +265,17 @@ class ConversationService:
                 delay = TURN_POLL_FIRST_S
                 while True:
                     try:
-                        return self._store_question(owner, channel, text)
+                        asked = self._store_question(owner, channel, text, idempotency_key)
                     except _TurnTakenError as taken:
                         busy = taken.dialog_id
+                    except _KeyTakenError:
+                        continue  # the next look finds the other request's question
+                    else:
+                        if isinstance(asked, Question):
+                            return asked
+                        busy = asked.dialog_id
+                        if not self._pending(asked.user_message_id):
+                            return asked
                     while self._answer_in_progress(busy):
                         if time.monotonic() + delay > deadline:
                             raise TimeoutError
@@ -242,11 +289,17 @@ class ConversationService:
                 "when it has arrived.",
             ) from None
 
-    def _store_question(self, owner: Owner, channel: Channel, text: str) -> Question:
+    def _store_question(
+        self, owner: Owner, channel: Channel, text: str, idempotency_key: str | None
+    ) -> Asked:
         dialog_id: int | None = None
         try:
             with write_session() as session:
                 who = self._resolve(session, owner, seen=True)
+                if idempotency_key is not None:
+                    stored = self._keyed(session, who, idempotency_key)
+                    if stored is not None:
+                        return stored
                 dialog = self._open_or_start(session, who, channel, Mode.ASSISTANT)
                 dialog_id = dialog.id
                 if self._pending_in(session, dialog.id):
@@ -259,6 +312,7 @@ class ConversationService:
                     content=text,
                     length=len(text),
                     status=Status.PENDING,
+                    idempotency_key=idempotency_key,
                 )
                 request = self.build_request(self.roles.resolve(dialog.role), history, text)
                 return Question(dialog.id, question_id, request)
@@ -268,7 +322,30 @@ class ConversationService:
             refused_by = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
             if dialog_id is not None and refused_by == PENDING_QUESTION_INDEX:
                 raise _TurnTakenError(dialog_id) from None
+            if refused_by == IDEMPOTENCY_KEY_INDEX:
+                raise _KeyTakenError from None
             raise
+
+    @staticmethod
+    def _keyed(session: Session, who: _Who, key: str) -> Replay | None:
+        """The question stored under this key, if any; a key is its owner's alone."""
+        found = session.execute(
+            sa.select(Message.id, Message.dialog_id, who.owns().label("owned"))
+            .join(Dialog, Dialog.id == Message.dialog_id)
+            .where(Message.idempotency_key == key)
+        ).first()
+        if found is None:
+            return None
+        if not found.owned:
+            raise ApiError(
+                409, ErrorCode.CONFLICT, "This idempotency key belongs to another conversation."
+            )
+        return Replay(found.dialog_id, found.id)
+
+    def _pending(self, message_id: int) -> bool:
+        with read_session(fresh=True) as session:
+            status = session.scalar(sa.select(Message.status).where(Message.id == message_id))
+        return status == Status.PENDING
 
     def _answer_in_progress(self, dialog_id: int) -> bool:
         """A read on the primary (a replica might lag behind the answer that settled it)."""
@@ -282,12 +359,16 @@ class ConversationService:
         )
         return found is not None
 
-    def answer(self, question: Question) -> Iterator[Event]:
+    def answer(self, question: Asked) -> Iterator[Event]:
         """Stream the answer, then store it; always ends with one Completed or Failed event.
 
         No database session is held while the answer streams. The answer is stored once,
-        whole; a failure stores the question's error and no partial text.
+        whole; a failure stores the question's error and no partial text. A Replay tells the
+        stored outcome again: the whole answer as one Delta, then its Completed or Failed.
         """
+        if isinstance(question, Replay):
+            yield from self._replay(question)
+            return
         started = utcnow()
         parts: list[str] = []
         outcome: Event | None = None
@@ -321,6 +402,49 @@ class ConversationService:
                 question, AnswerErrorCode.INTERNAL_ERROR, "The answer ended unexpectedly.", started
             )
         yield outcome
+
+    def _replay(self, replay: Replay) -> Iterator[Event]:
+        with read_session(fresh=True) as session:
+            question = session.execute(
+                sa.select(Message.status, Message.error_code).where(
+                    Message.id == replay.user_message_id
+                )
+            ).first()
+            answer = session.execute(
+                sa.select(Message)
+                .where(
+                    Message.dialog_id == replay.dialog_id,
+                    Message.role == Author.ASSISTANT,
+                    Message.id > replay.user_message_id,
+                )
+                .order_by(Message.id)
+                .limit(1)
+            ).scalar_one_or_none()
+            if question is None or question.status == Status.PENDING:
+                # Forgotten meanwhile, or (past every bound) still unsettled.
+                yield self._given_up(Question(replay.dialog_id, replay.user_message_id, []))
+            elif question.status == Status.OK and answer is not None:
+                yield Delta(answer.content)
+                yield Completed(
+                    replay.dialog_id,
+                    replay.user_message_id,
+                    answer.id,
+                    Finished(
+                        model=answer.model or self.llm.model,
+                        prompt_tokens=answer.prompt_tokens,
+                        completion_tokens=answer.completion_tokens,
+                        ttft_ms=answer.ttft_ms,
+                        latency_ms=answer.latency_ms or 0,
+                    ),
+                )
+            else:
+                code = AnswerErrorCode(question.error_code or AnswerErrorCode.INTERNAL_ERROR)
+                yield Failed(
+                    code,
+                    "This message was received before, and its answer failed.",
+                    replay.dialog_id,
+                    replay.user_message_id,
+                )
 
     def build_request(
         self, role: Role, history: list[Turn], text: str
@@ -411,27 +535,43 @@ class ConversationService:
             ended = self._end_open(session, who, channel, mode)
             return self._open_or_start(session, who, channel, mode).id, ended
 
-    def choose_role(self, telegram_id: int, role_name: str) -> tuple[Role, int]:
-        """Keep a Telegram user's role and start a dialog with it (the old one's history stays)."""
+    def choose_role(
+        self, telegram_id: int, role_name: str, chat_id: int | None = None
+    ) -> tuple[Role, int]:
+        """Keep a Telegram user's role and start a dialog with it in the chat (the old one's
+        history stays)."""
         role = self.roles.get(role_name)
         if role is None:
             raise ApiError(404, ErrorCode.ROLE_NOT_FOUND, f"There is no role named '{role_name}'.")
         with write_session() as session:
             user = users.find(session, telegram_id)
             user.role = role.name
-            who = _Who(user.id, None, role.name)
+            who = _Who(user.id, None, role.name, Owner(telegram_id, chat_id=chat_id).chat_id)
             self._end_open(session, who, Channel.TELEGRAM, Mode.ASSISTANT)
             return role, self._open_or_start(session, who, Channel.TELEGRAM, Mode.ASSISTANT).id
+
+    def forget(self, telegram_id: int) -> tuple[int, int]:
+        """Delete a Telegram user's dialogs and messages, in every chat: (dialogs, messages).
+
+        The profile and the chosen role stay. An answer in flight finds its question gone and
+        stores nothing.
+        """
+        with write_session() as session:
+            user_id, _ = users.identify(session, telegram_id)
+            theirs = sa.select(Dialog.id).where(Dialog.user_id == user_id)
+            messages = _deleted(session, sa.delete(Message).where(Message.dialog_id.in_(theirs)))
+            dialogs = _deleted(session, sa.delete(Dialog).where(Dialog.user_id == user_id))
+            return dialogs, messages
 
     def context_info(self, owner: Owner, channel: Channel, mode: Mode) -> ContextInfo:
         """Read-only: looking at the context never opens a dialog, nor waits on writers."""
         with read_session() as session:
             return self._context_info(session, self._resolve(session, owner), channel, mode)
 
-    def status(self, telegram_id: int) -> tuple[ContextInfo, TodayUsage]:
-        """A Telegram user's context and today's usage, in one read."""
+    def status(self, owner: Owner) -> tuple[ContextInfo, TodayUsage]:
+        """A Telegram user's context in the chat and today's usage (all chats), in one read."""
         with read_session() as session:
-            who = self._resolve(session, Owner(telegram_id=telegram_id))
+            who = self._resolve(session, owner)
             info = self._context_info(session, who, Channel.TELEGRAM, Mode.ASSISTANT)
             midnight = datetime.combine(utcnow().date(), time_of_day.min, tzinfo=UTC)
             counts = session.execute(
@@ -461,9 +601,9 @@ class ConversationService:
 
     def _resolve(self, session: Session, owner: Owner, *, seen: bool = False) -> _Who:
         if owner.telegram_id is None:
-            return _Who(None, owner.account_id, None)
+            return _Who(None, owner.account_id, None, None)
         user_id, role = users.identify(session, owner.telegram_id, seen=seen)
-        return _Who(user_id, None, role)
+        return _Who(user_id, None, role, owner.chat_id)
 
     def _open_dialog(
         self, session: Session, who: _Who, channel: Channel, mode: Mode
@@ -484,6 +624,7 @@ class ConversationService:
         dialog = Dialog(
             user_id=who.user_id,
             account_id=who.account_id,
+            chat_id=who.chat_id,
             channel=channel,
             mode=mode,
             role=self.roles.resolve(who.preferred_role).name,

@@ -6,10 +6,19 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from webapi.api.bot import bp
-from webapi.api.schemas import LanguageCode, MessageText, Name, ShortName, TelegramId
+from webapi.api.openapi_document import optional_body
+from webapi.api.schemas import (
+    IdempotencyKey,
+    LanguageCode,
+    MessageText,
+    Name,
+    ShortName,
+    TelegramChatId,
+    TelegramId,
+)
 from webapi.api.sse import answer_stream, sse_response_doc
 from webapi.domain import users
 from webapi.domain.conversation import Owner
@@ -71,12 +80,46 @@ class UserOut(BaseModel):
         ).model_dump(mode="json")
 
 
+CHAT_DOC = "The Telegram chat (a group's id, or none for the user's private chat)."
+
+
 class MessageIn(BaseModel):
     text: MessageText
+    chat_id: TelegramChatId | None = Field(default=None, description=CHAT_DOC)
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None,
+        description="The client's key for this message (the bot: chat and Telegram message "
+        "id). A question is stored at most once per key: a repeat stores nothing and is "
+        "answered with the stored outcome, once it has settled.",
+    )
+
+
+class ChatQuery(BaseModel):
+    chat_id: TelegramChatId | None = Field(default=None, description=CHAT_DOC)
+
+
+@optional_body
+class ResetIn(BaseModel):
+    """Optional: a request without a body resets the user's private chat."""
+
+    chat_id: TelegramChatId | None = Field(default=None, description=CHAT_DOC)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_body_is_empty(cls, data: Any) -> Any:
+        return {} if data is None else data
+
+
+class ForgetOut(BaseModel):
+    dialogs_deleted: int
+    messages_deleted: int
 
 
 class RoleIn(BaseModel):
     role: str = Field(pattern=ROLE_NAME.pattern, description="A role name from GET /roles.")
+    chat_id: TelegramChatId | None = Field(
+        default=None, description="The chat whose dialog restarts with the role. " + CHAT_DOC
+    )
 
 
 class RolesOut(BaseModel):
@@ -150,17 +193,24 @@ def send_message(path: UserPath, body: MessageIn) -> Response:
     up to LLM_TIMEOUT_S + 10 s, then is refused with 409 `answer_in_progress`.
     The question is stored when its turn comes, before the stream starts: an error up to
     then is an ordinary JSON error; after it, the stream ends with an `error` event.
+    A message whose `idempotency_key` was stored before is not asked again: once that
+    question has settled, its answer streams again as one `delta` and its `done`, or its
+    `error` event; 409 `conflict` if the key is another user's or chat's.
     """
     conversation = services().conversation
-    question = conversation.ask(Owner(telegram_id=path.telegram_id), Channel.TELEGRAM, body.text)
-    return answer_stream(conversation.answer(question))
+    owner = Owner(telegram_id=path.telegram_id, chat_id=body.chat_id)
+    asked = conversation.ask(owner, Channel.TELEGRAM, body.text, body.idempotency_key)
+    return answer_stream(conversation.answer(asked))
 
 
 @bp.post("/users/<int:telegram_id>/reset", responses={200: ResetOut, **NOT_FOUND})
-def reset_dialog(path: UserPath) -> dict[str, Any]:
-    """End the current dialog (its history is kept) and start an empty one."""
+def reset_dialog(path: UserPath, body: ResetIn) -> dict[str, Any]:
+    """End the chat's current dialog (its history is kept) and start an empty one.
+
+    The body is optional: without one, the user's private chat.
+    """
     dialog_id, ended = services().conversation.reset(
-        Owner(telegram_id=path.telegram_id), Channel.TELEGRAM, Mode.ASSISTANT
+        Owner(telegram_id=path.telegram_id, chat_id=body.chat_id), Channel.TELEGRAM, Mode.ASSISTANT
     )
     return ResetOut(dialog_id=dialog_id, ended_dialog_id=ended).model_dump(mode="json")
 
@@ -173,28 +223,30 @@ def list_roles() -> dict[str, Any]:
 
 
 @bp.get("/users/<int:telegram_id>/role", responses={200: UserRoleOut, **NOT_FOUND})
-def get_role(path: UserPath) -> dict[str, Any]:
-    """The role of the user's current dialog (or the one their next dialog will have)."""
+def get_role(path: UserPath, query: ChatQuery) -> dict[str, Any]:
+    """The role of the user's current dialog in the chat (or the one their next will have)."""
     info = services().conversation.context_info(
-        Owner(telegram_id=path.telegram_id), Channel.TELEGRAM, Mode.ASSISTANT
+        Owner(telegram_id=path.telegram_id, chat_id=query.chat_id), Channel.TELEGRAM, Mode.ASSISTANT
     )
     return UserRoleOut(role=RoleOut.of(info.role), dialog_id=info.dialog_id).model_dump(mode="json")
 
 
 @bp.put("/users/<int:telegram_id>/role", responses={200: UserRoleOut, **NOT_FOUND})
 def set_role(path: UserPath, body: RoleIn) -> dict[str, Any]:
-    """Pick a role; a new dialog starts with it (the old one's history is kept)."""
-    role, dialog_id = services().conversation.choose_role(path.telegram_id, body.role)
+    """Pick the user's role; a new dialog starts with it in the chat (the old one's history is
+    kept)."""
+    role, dialog_id = services().conversation.choose_role(path.telegram_id, body.role, body.chat_id)
     return UserRoleOut(role=RoleOut.of(role), dialog_id=dialog_id).model_dump(mode="json")
 
 
 @bp.get("/users/<int:telegram_id>/status", responses={200: StatusOut, **NOT_FOUND})
-def get_status(path: UserPath) -> dict[str, Any]:
-    """Model, LLM reachability, context in use and today's usage for one user."""
+def get_status(path: UserPath, query: ChatQuery) -> dict[str, Any]:
+    """Model, LLM reachability, the chat's context in use and today's usage for one user."""
     app_services = services()
     # Asked before any database read: no transaction is held while the network answers.
     reachable = app_services.llm_reachable()
-    info, today = app_services.conversation.status(path.telegram_id)
+    owner = Owner(telegram_id=path.telegram_id, chat_id=query.chat_id)
+    info, today = app_services.conversation.status(owner)
     return StatusOut(
         model=app_services.llm.model,
         llm_reachable=reachable,
@@ -210,3 +262,13 @@ def get_status(path: UserPath) -> dict[str, Any]:
             completion_tokens=today.completion_tokens,
         ),
     ).model_dump(mode="json")
+
+
+@bp.delete("/users/<int:telegram_id>/dialogs", responses={200: ForgetOut, **NOT_FOUND})
+def forget_dialogs(path: UserPath) -> dict[str, Any]:
+    """Delete every dialog and message of the user, in all chats, for good.
+
+    The profile and the chosen role stay; the next message starts a new dialog.
+    """
+    dialogs, messages = services().conversation.forget(path.telegram_id)
+    return ForgetOut(dialogs_deleted=dialogs, messages_deleted=messages).model_dump(mode="json")
