@@ -24,11 +24,14 @@ def _name(requirement: str) -> str:
 
 
 def declared(*groups: str) -> set[str]:
+    """The project's dependencies and the groups' (following `include-group` entries)."""
     names = {_name(item) for item in PYPROJECT["project"]["dependencies"]}
     for group in groups:
-        names |= {
-            _name(item) for item in PYPROJECT["dependency-groups"][group] if isinstance(item, str)
-        }
+        for item in PYPROJECT["dependency-groups"][group]:
+            if isinstance(item, str):
+                names.add(_name(item))
+            else:
+                names |= declared(item["include-group"])
     return names
 
 
@@ -60,7 +63,8 @@ def python_files(*folders: str) -> list[Path]:
 @pytest.mark.parametrize(
     ("folders", "groups"),
     [
-        pytest.param(("webapi", "bot"), (), id="runtime"),
+        pytest.param(("webapi",), (), id="webapi"),
+        pytest.param(("bot",), ("bot",), id="bot"),
         pytest.param(("tests",), ("test",), id="tests"),
     ],
 )

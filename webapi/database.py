@@ -75,13 +75,20 @@ def resolve_sqlite_url(database_url: str, working_dir: Path) -> str:
     return database_url
 
 
+# Per serving process, as many connections as SQLAlchemy's default allows (5 + 10 overflow),
+# but all of them kept: overflow connections are closed on return, so bursts of answers
+# (hundreds of streams, two short transactions each) opened and closed connections
+# continuously, a connect per transaction for both sides.
+POOL_OPTIONS: dict[str, Any] = {"pool_size": 15, "max_overflow": 0}
+
+
 def write_engine_options(database_url: str) -> dict[str, Any]:
     """Options for the primary engine (Flask-SQLAlchemy's SQLALCHEMY_ENGINE_OPTIONS)."""
     # No pre-ping: a round trip per checkout costs every request; a dropped connection is
     # invalidated when it fails, and the pool opens a new one.
     if make_url(database_url).get_backend_name() == "sqlite":
         return {"connect_args": {"factory": _SQLiteConnection}}
-    return {}
+    return dict(POOL_OPTIONS)
 
 
 # --- the primary: SQLite write transactions ---------------------------------------------------
@@ -191,7 +198,7 @@ def create_read_engine(database_url: str, timeout_s: float) -> Engine:
         options = (
             f"-c default_transaction_read_only=on -c statement_timeout={round(timeout_s * 1000)}"
         )
-        return sa.create_engine(url, connect_args={"options": options})
+        return sa.create_engine(url, connect_args={"options": options}, **POOL_OPTIONS)
     engine = sa.create_engine(url)
     if engine.dialect.name == "sqlite":
         _configure_sqlite_reads(engine, timeout_s)

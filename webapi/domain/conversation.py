@@ -54,6 +54,7 @@ from webapi.models import (
     Message,
     Mode,
     Status,
+    User,
     pending_question,
     utcnow,
 )
@@ -109,11 +110,79 @@ class Turn(NamedTuple):
     content: str
 
 
+# The statements of every exchange, built once and run on the transaction's connection: a
+# prebuilt Core statement skips its construction and the ORM's execution layer (together, a
+# large share of the server's CPU per answer, measured under load).
+_messages = Message.__table__
+_dialogs = Dialog.__table__
+_INSERT_MESSAGE = sa.insert(_messages).returning(_messages.c.id)
+_SETTLE = (
+    sa.update(_messages)
+    .where(
+        _messages.c.id == sa.bindparam("question_id"),
+        _messages.c.status == sa.literal_column(f"'{Status.PENDING.value}'"),
+    )
+    .values(status=sa.bindparam("new_status"), error_code=sa.bindparam("new_code"))
+    .returning(_messages.c.id)
+)
+
+
+_OPEN = sa.and_(
+    _dialogs.c.channel == sa.bindparam("channel"),
+    _dialogs.c.mode == sa.bindparam("mode"),
+    _dialogs.c.ended_at.is_(None),
+)
+_OPEN_DIALOG_OF_USER = sa.select(_dialogs.c.id, _dialogs.c.role).where(
+    _dialogs.c.user_id == sa.bindparam("user_id"),
+    _dialogs.c.chat_id == sa.bindparam("chat_id"),
+    _OPEN,
+)
+_OPEN_DIALOG_OF_ACCOUNT = sa.select(_dialogs.c.id, _dialogs.c.role).where(
+    _dialogs.c.account_id == sa.bindparam("account_id"), _OPEN
+)
+
+
+_users = User.__table__
+_USER_AND_OPEN_DIALOG = (
+    sa.select(
+        _users.c.id,
+        _users.c.role,
+        _users.c.last_seen_at,
+        _dialogs.c.id.label("dialog_id"),
+        _dialogs.c.role.label("dialog_role"),
+    )
+    .select_from(
+        _users.outerjoin(
+            _dialogs,
+            sa.and_(
+                _dialogs.c.user_id == _users.c.id,
+                _dialogs.c.chat_id == sa.bindparam("chat_id"),
+                _OPEN,
+            ),
+        )
+    )
+    .where(_users.c.telegram_id == sa.bindparam("user_telegram_id"))
+)
+
+
+class _OpenDialog(NamedTuple):
+    id: int
+    role: str
+
+
+def _refused_by(error: IntegrityError) -> str | None:
+    """The unique index that refused a write: PostgreSQL names it; SQLite names the columns."""
+    constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return str(constraint)
+    if "messages.idempotency_key" in str(error.orig):
+        return IDEMPOTENCY_KEY_INDEX
+    return None
+
+
 def _insert_message(session: Session, **values: Any) -> int:
     """Insert one message row and answer its id (one statement, no ORM object to track)."""
-    inserted: int = session.execute(
-        sa.insert(Message).values(**values).returning(Message.id)
-    ).scalar_one()
+    inserted: int = session.connection().execute(_INSERT_MESSAGE, values).scalar_one()
     return inserted
 
 
@@ -247,6 +316,16 @@ class ConversationService:
         # answered, has failed or has been marked interrupted, unless others queued first.
         self.turn_wait_s = interruptions.longest_pending_s(llm.timeout_s)
         self._line = _Line()
+        # The answered turns a context may hold, plus the one pending question there may be.
+        self._recent_turns = (
+            sa.select(_messages.c.role, _messages.c.content, _messages.c.status)
+            .where(
+                _messages.c.dialog_id == sa.bindparam("dialog_id"),
+                sa.or_(_messages.c.status == Status.OK, pending_question()),
+            )
+            .order_by(_messages.c.id.desc())
+            .limit(max_context_messages + 1)
+        )
 
     # --- one exchange --------------------------------------------------------------------
 
@@ -260,16 +339,22 @@ class ConversationService:
         before gives a Replay, once that question has settled.
         """
         deadline = time.monotonic() + self.turn_wait_s
+        # A key is looked up only once it was refused: a repeat is rare, a lookup per message
+        # is not (the bot sends a key with every message).
+        key_seen = False
         try:
             with self._line.first((owner, channel, Mode.ASSISTANT), deadline):
                 delay = TURN_POLL_FIRST_S
                 while True:
                     try:
-                        asked = self._store_question(owner, channel, text, idempotency_key)
+                        asked = self._store_question(
+                            owner, channel, text, idempotency_key, look_up_key=key_seen
+                        )
                     except _TurnTakenError as taken:
                         busy = taken.dialog_id
                     except _KeyTakenError:
-                        continue  # the next look finds the other request's question
+                        key_seen = True
+                        continue
                     else:
                         if isinstance(asked, Question):
                             return asked
@@ -290,21 +375,26 @@ class ConversationService:
             ) from None
 
     def _store_question(
-        self, owner: Owner, channel: Channel, text: str, idempotency_key: str | None
+        self,
+        owner: Owner,
+        channel: Channel,
+        text: str,
+        idempotency_key: str | None,
+        *,
+        look_up_key: bool,
     ) -> Asked:
         dialog_id: int | None = None
         try:
             with write_session() as session:
-                who = self._resolve(session, owner, seen=True)
-                if idempotency_key is not None:
+                who, dialog = self._asker(session, owner, channel)
+                if idempotency_key is not None and look_up_key:
                     stored = self._keyed(session, who, idempotency_key)
                     if stored is not None:
                         return stored
-                dialog = self._open_or_start(session, who, channel, Mode.ASSISTANT)
                 dialog_id = dialog.id
-                if self._pending_in(session, dialog.id):
+                pending, history = self._recent(session, dialog.id)
+                if pending:
                     raise _TurnTakenError(dialog.id)  # rolls back: nothing is written
-                history = self._context(session, dialog.id)
                 question_id = _insert_message(
                     session,
                     dialog_id=dialog.id,
@@ -317,14 +407,41 @@ class ConversationService:
                 request = self.build_request(self.roles.resolve(dialog.role), history, text)
                 return Question(dialog.id, question_id, request)
         except IntegrityError as exc:
+            refused_by = _refused_by(exc)
             # PostgreSQL: a concurrent transaction stored its question first and the pending
             # index refused this one (SQLite's writers take turns: the check above sees it).
-            refused_by = getattr(getattr(exc.orig, "diag", None), "constraint_name", None)
             if dialog_id is not None and refused_by == PENDING_QUESTION_INDEX:
                 raise _TurnTakenError(dialog_id) from None
             if refused_by == IDEMPOTENCY_KEY_INDEX:
                 raise _KeyTakenError from None
             raise
+
+    def _asker(self, session: Session, owner: Owner, channel: Channel) -> tuple[_Who, _OpenDialog]:
+        """Who asks and their open dialog (started if need be); a Telegram user's in one read,
+        marked seen (see users.mark_seen)."""
+        if owner.telegram_id is None:
+            who = self._resolve(session, owner)
+            return who, self._open_or_start(session, who, channel, Mode.ASSISTANT)
+        found = (
+            session.connection()
+            .execute(
+                _USER_AND_OPEN_DIALOG,
+                {
+                    "user_telegram_id": owner.telegram_id,
+                    "chat_id": owner.chat_id,
+                    "channel": channel,
+                    "mode": Mode.ASSISTANT,
+                },
+            )
+            .first()
+        )
+        if found is None:
+            raise users.not_found()
+        users.mark_seen(session, found.id, found.last_seen_at)
+        who = _Who(found.id, None, found.role, owner.chat_id)
+        if found.dialog_id is None:
+            return who, self._open_or_start(session, who, channel, Mode.ASSISTANT)
+        return who, _OpenDialog(found.dialog_id, found.dialog_role)
 
     @staticmethod
     def _keyed(session: Session, who: _Who, key: str) -> Replay | None:
@@ -508,14 +625,11 @@ class ConversationService:
     ) -> bool:
         """Give the question its final status if it is still pending; False if the sweep of
         interrupted questions got there first (then nothing more may be stored for it)."""
-        settled = session.scalar(
-            sa.update(Message)
-            .where(Message.id == question.user_message_id, Message.status == Status.PENDING)
-            .values(status=status, error_code=code)
-            .returning(Message.id)
-            .execution_options(synchronize_session=False)
+        settled = session.connection().execute(
+            _SETTLE,
+            {"question_id": question.user_message_id, "new_status": status, "new_code": code},
         )
-        return settled is not None
+        return settled.first() is not None
 
     @staticmethod
     def _given_up(question: Question) -> Failed:
@@ -599,25 +713,34 @@ class ConversationService:
 
     # --- inside a transaction ------------------------------------------------------------
 
-    def _resolve(self, session: Session, owner: Owner, *, seen: bool = False) -> _Who:
+    def _resolve(self, session: Session, owner: Owner) -> _Who:
         if owner.telegram_id is None:
             return _Who(None, owner.account_id, None, None)
-        user_id, role = users.identify(session, owner.telegram_id, seen=seen)
+        user_id, role = users.identify(session, owner.telegram_id)
         return _Who(user_id, None, role, owner.chat_id)
 
     def _open_dialog(
         self, session: Session, who: _Who, channel: Channel, mode: Mode
-    ) -> Dialog | None:
-        return session.scalar(
-            sa.select(Dialog).where(
-                who.owns(),
-                Dialog.channel == channel,
-                Dialog.mode == mode,
-                Dialog.ended_at.is_(None),
+    ) -> _OpenDialog | None:
+        found = (
+            session.connection()
+            .execute(
+                _OPEN_DIALOG_OF_USER if who.user_id is not None else _OPEN_DIALOG_OF_ACCOUNT,
+                {
+                    "user_id": who.user_id,
+                    "account_id": who.account_id,
+                    "chat_id": who.chat_id,
+                    "channel": channel,
+                    "mode": mode,
+                },
             )
+            .first()
         )
+        return None if found is None else _OpenDialog(found.id, found.role)
 
-    def _open_or_start(self, session: Session, who: _Who, channel: Channel, mode: Mode) -> Dialog:
+    def _open_or_start(
+        self, session: Session, who: _Who, channel: Channel, mode: Mode
+    ) -> _OpenDialog:
         found = self._open_dialog(session, who, channel, mode)
         if found is not None:
             return found
@@ -638,7 +761,7 @@ class ConversationService:
             if found is None:
                 raise
             return found
-        return dialog
+        return _OpenDialog(dialog.id, dialog.role)
 
     def _end_open(self, session: Session, who: _Who, channel: Channel, mode: Mode) -> int | None:
         ended: int | None = session.scalar(
@@ -649,6 +772,17 @@ class ConversationService:
             .returning(Dialog.id)
         )
         return ended
+
+    def _recent(self, session: Session, dialog_id: int) -> tuple[bool, list[Turn]]:
+        """Whether a question of the dialog is pending, and its context (see _context), in
+        one read: a pending question is always the dialog's newest message of the two kinds."""
+        newest_first = (
+            session.connection().execute(self._recent_turns, {"dialog_id": dialog_id}).all()
+        )
+        if newest_first and newest_first[0].status == Status.PENDING:
+            return True, []
+        turns = newest_first[: self.max_context_messages]
+        return False, [Turn(role, content) for role, content, _ in reversed(turns)]
 
     def _context(self, session: Session, dialog_id: int) -> list[Turn]:
         """The last MAX_CONTEXT_MESSAGES answered turns of a dialog, oldest first."""

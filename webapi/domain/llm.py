@@ -243,24 +243,34 @@ class LLMClient:
                     raise
                 time.sleep(wait)
         try:
-            yield from self._consume(response.http_response, started, deadline)
+            yield from self._consume(response, started, deadline)
         finally:
             response.close()
 
-    def _open(self, messages: list[ChatCompletionMessageParam], deadline: float) -> Any:
+    def _open(self, messages: list[ChatCompletionMessageParam], deadline: float) -> httpx2.Response:
         """Send the request; answer the streaming response once its headers are in."""
         left = deadline - time.monotonic()
         if left <= 0:
             raise _too_slow()
         try:
             with deadline_scope(deadline):
-                return self._client.chat.completions.with_streaming_response.create(
-                    model=self.model,
-                    messages=messages,
+                # The client's own request path (auth, headers, timeout, status errors) with
+                # the body as built: the typed `create()` would walk every message against
+                # its TypedDicts first (a tenth of the server's CPU per answer, measured).
+                # `cast_to=httpx2.Response` with `stream=True` hands back the unread response.
+                return self._client.post(
+                    "/chat/completions",
+                    cast_to=httpx2.Response,
+                    body={
+                        "model": self.model,
+                        "messages": messages,
+                        "stream": True,
+                        "stream_options": {"include_usage": True},
+                    },
+                    options={"timeout": left},  # per request: with_options() copies the client
                     stream=True,
-                    stream_options={"include_usage": True},
-                    timeout=left,  # per request: with_options() would copy the whole client
-                ).__enter__()
+                    stream_cls=None,
+                )
         except openai.APITimeoutError:
             raise _too_slow() from None
         except openai.APIConnectionError:

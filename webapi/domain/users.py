@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -47,23 +47,34 @@ def not_found() -> ApiError:
     return ApiError(404, ErrorCode.USER_NOT_FOUND, "No such user; upsert the profile first.")
 
 
-def identify(session: Session, telegram_id: int, *, seen: bool = False) -> tuple[int, str | None]:
-    """The user's row id and chosen role; `seen` also marks them seen now. One statement and
-    no ORM object either way: this runs for every message."""
-    if seen:
-        statement: sa.Executable = (
-            sa.update(User)
-            .where(User.telegram_id == telegram_id)
-            .values(last_seen_at=utcnow())
-            .returning(User.id, User.role)
-            .execution_options(synchronize_session=False)
-        )
-    else:
-        statement = sa.select(User.id, User.role).where(User.telegram_id == telegram_id)
-    found = session.execute(statement).first()
+_users = User.__table__
+# When a user was last seen is kept to this precision: a user who writes often is marked
+# seen once a minute, not once per message.
+SEEN_PRECISION = timedelta(minutes=1)
+# Built once: these run for every message.
+_IDENTIFY = sa.select(_users.c.id, _users.c.role).where(
+    _users.c.telegram_id == sa.bindparam("user_telegram_id")
+)
+_MARK_SEEN = (
+    sa.update(_users)
+    .where(_users.c.id == sa.bindparam("user_id"))
+    .values(last_seen_at=sa.bindparam("seen_at", type_=_users.c.last_seen_at.type))
+)
+
+
+def identify(session: Session, telegram_id: int) -> tuple[int, str | None]:
+    """The user's row id and chosen role."""
+    found = session.connection().execute(_IDENTIFY, {"user_telegram_id": telegram_id}).first()
     if found is None:
         raise not_found()
     return found.id, found.role
+
+
+def mark_seen(session: Session, user_id: int, last_seen_at: datetime) -> None:
+    """Mark the user seen now, unless they were within SEEN_PRECISION."""
+    now = utcnow()
+    if now - last_seen_at >= SEEN_PRECISION:
+        session.connection().execute(_MARK_SEEN, {"user_id": user_id, "seen_at": now})
 
 
 def find(session: Session, telegram_id: int) -> User:
