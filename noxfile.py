@@ -49,6 +49,13 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "tests.bench", *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def try_bot(session: nox.Session) -> None:
+    """The bot with no Telegram and no LLM: a short conversation with the fakes, printed."""
+    install(session, "test")
+    session.run("python", "-m", "tests.try_bot", *session.posargs)
+
+
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
     """Everything CI runs, in order."""

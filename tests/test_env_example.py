@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.settings import BotSettings
+from bot.settings import load_settings as load_bot_settings
 from webapi.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,6 +125,8 @@ def test_documents_every_setting_with_a_comment() -> None:
             documented.add(match["name"])
     missing = sorted(set(Settings.model_fields) - documented)
     assert not missing, f"webapi reads variables that .env.example does not document: {missing}"
+    missing = sorted(set(BotSettings.model_fields) - documented)
+    assert not missing, f"the bot reads variables that .env.example does not document: {missing}"
 
 
 def test_ships_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -134,4 +138,15 @@ def test_ships_the_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, value in intended_values().items():
         monkeypatch.setenv(name, value)
     shipped = load_settings(**secrets)
+    assert shipped.model_dump() == defaults.model_dump()
+
+
+def test_ships_the_bots_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    required = {"TELEGRAM_BOT_TOKEN": "123456:ABC-DEF", "BOT_API_TOKEN": "a-bot-token-0123456789"}
+    for name in BotSettings.model_fields:
+        monkeypatch.delenv(name, raising=False)
+    defaults = load_bot_settings(**required)
+    for name, value in intended_values().items():
+        monkeypatch.setenv(name, value)
+    shipped = load_bot_settings(**required)
     assert shipped.model_dump() == defaults.model_dump()

@@ -337,3 +337,22 @@ def check_outcome(
     assert "event: done" in stream, "the answer did not end with done"
     sent = json.loads(re.findall(r"-d '(\{.*\})'", message)[0])["text"]
     assert streamed_text(stream) == f"Echo: {sent}", "the answer is not the fake LLM's echo"
+
+
+def test_trying_the_bot_shows_the_readmes_conversation() -> None:
+    """`nox -s try_bot` (python -m tests.try_bot) plays the exchanges the README shows."""
+    text = README.read_text()
+    match = re.search(r"\*\*No Telegram at hand\?\*\*.*?```text\n(.*?)```", text, re.S)
+    assert match is not None, "the README shows no conversation of the bot"
+    assert 'session.run("python", "-m", "tests.try_bot"' in (ROOT / "noxfile.py").read_text()
+    tried = subprocess.run(
+        [sys.executable, "-m", "tests.try_bot"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+    assert tried.returncode == 0, tried.stderr[-2000:]
+    for exchange in match[1].strip().split("\n\n"):
+        assert exchange in tried.stdout, f"not what the bot says:\n{exchange}\n---\n{tried.stdout}"

@@ -36,6 +36,7 @@ import httpx
 import openai
 import sqlalchemy as sa
 
+from tests.bench import bot
 from tests.support import (
     BOT_TOKEN,
     POSTGRES_ADMIN_URL,
@@ -284,6 +285,10 @@ def main() -> None:
     parser.add_argument("--per-user", type=int, default=5, help="answers per conversation")
     parser.add_argument("--slow", type=int, default=1000, help="half-sent requests held open")
     parser.add_argument("--hung", type=int, default=500, help="answers waiting on a hung LLM")
+    parser.add_argument("--bot-users", type=int, default=60, help="bot: private chats (0: skip)")
+    parser.add_argument("--bot-rate", type=float, default=30.0, help="bot: paced messages/s")
+    parser.add_argument("--bot-paced-rounds", type=int, default=5, help="bot: paced per user")
+    parser.add_argument("--bot-burst-rounds", type=int, default=5, help="bot: at once per user")
     args = parser.parse_args()
     # Thousands of sockets in gunicorn's workers, which inherit this limit.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -293,6 +298,8 @@ def main() -> None:
         direct = sequential(lambda: timed_direct(llm_url), args.requests)
         overruns = budget_overruns(llm_url, 2.0)
         rows = [measure(name, url, llm_url, Path(tmp), args) for name, url in databases(Path(tmp))]
+        if args.bot_users:
+            bot_row = bot.measure(llm_url, lambda: llm_stats(llm_url)["cpu_s"], Path(tmp), args)
     print(__doc__.split("\n\n", 1)[1].strip())
     print()
     print_report(direct, rows, args)
@@ -300,6 +307,9 @@ def main() -> None:
     print("LLM_TIMEOUT_S = 2.0 s; how long past it an answer ran:")
     for name, overrun in overruns:
         print(f"  {name:<22}{overrun * MS:>8.1f} ms")
+    if args.bot_users:
+        print()
+        bot.print_report(bot_row, *direct, args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Tests of the Telegram bot (bot/) and its test doubles."""
