@@ -254,6 +254,25 @@ def _is_timeout(exc: DBAPIError) -> bool:
     return getattr(exc.orig, "sqlstate", None) == "57014"  # PostgreSQL: query_canceled
 
 
+def single_statement_writes() -> bool:
+    """Whether a write that is one statement may commit alone (autocommit_connection).
+
+    PostgreSQL: yes, and it saves the BEGIN and COMMIT round trips. SQLite: no; its writers
+    take the write lock up front, in a transaction (see _begin_immediate).
+    """
+    return bool(db.engine.dialect.name == "postgresql")
+
+
+@contextmanager
+def autocommit_connection() -> Iterator[sa.Connection]:
+    """A primary connection whose statements each commit on their own (PostgreSQL only)."""
+    with db.engine.connect() as connection:
+        yield connection.execution_options(isolation_level="AUTOCOMMIT")
+        # Committed already, statement by statement: this ends SQLAlchemy's bookkeeping of
+        # the block as a commit (the driver sends nothing) rather than as a rollback.
+        connection.commit()
+
+
 @contextmanager
 def read_session(*, fresh: bool = False) -> Iterator[Session]:
     """One read-only transaction on the read engine (the primary when `fresh`)."""

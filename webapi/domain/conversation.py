@@ -35,11 +35,17 @@ from typing import Any, NamedTuple, cast
 
 import sqlalchemy as sa
 from openai.types.chat import ChatCompletionMessageParam
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from webapi.database import read_session, write_session
+from webapi.database import (
+    autocommit_connection,
+    read_session,
+    single_statement_writes,
+    write_session,
+)
 from webapi.domain import interruptions, users
 from webapi.domain.llm import Delta, Finished, LLMClient, LLMError
 from webapi.domain.outcomes import AnswerErrorCode
@@ -116,15 +122,15 @@ class Turn(NamedTuple):
 _messages = Message.__table__
 _dialogs = Dialog.__table__
 _INSERT_MESSAGE = sa.insert(_messages).returning(_messages.c.id)
-_SETTLE = (
+_SETTLE_IF_PENDING = (
     sa.update(_messages)
     .where(
         _messages.c.id == sa.bindparam("question_id"),
         _messages.c.status == sa.literal_column(f"'{Status.PENDING.value}'"),
     )
     .values(status=sa.bindparam("new_status"), error_code=sa.bindparam("new_code"))
-    .returning(_messages.c.id)
 )
+_SETTLE = _SETTLE_IF_PENDING.returning(_messages.c.id)
 
 
 _OPEN = sa.and_(
@@ -162,6 +168,57 @@ _USER_AND_OPEN_DIALOG = (
         )
     )
     .where(_users.c.telegram_id == sa.bindparam("user_telegram_id"))
+)
+
+
+# PostgreSQL: the same two writes as one statement (a data-modifying WITH), which stores the
+# answer row only if the question was still pending.
+_ANSWER_COLUMNS = (
+    "role",
+    "content",
+    "length",
+    "created_at",
+    "status",
+    "error_code",
+    "model",
+    "prompt_tokens",
+    "completion_tokens",
+    "ttft_ms",
+    "latency_ms",
+)
+_settled = _SETTLE_IF_PENDING.returning(_messages.c.dialog_id).cte("settled")
+_SETTLE_AND_ANSWER = (
+    sa.insert(_messages)
+    .from_select(
+        ["dialog_id", *_ANSWER_COLUMNS],
+        sa.select(
+            _settled.c.dialog_id,
+            *(
+                sa.bindparam(f"answer_{name}", type_=_messages.c[name].type)
+                for name in _ANSWER_COLUMNS
+            ),
+        ),
+    )
+    .returning(_messages.c.id)
+    .add_cte(_settled)
+)
+
+
+# PostgreSQL: a Telegram user's dialog started in one statement, unless one is open already.
+_START_DIALOG_UNLESS_OPEN = (
+    postgresql.insert(_dialogs)
+    .values(
+        user_id=sa.bindparam("new_user_id"),
+        chat_id=sa.bindparam("new_chat_id"),
+        channel=Channel.TELEGRAM,
+        mode=Mode.ASSISTANT,
+        role=sa.bindparam("new_role"),
+    )
+    .on_conflict_do_nothing(
+        index_elements=["user_id", "chat_id", "channel", "mode"],
+        index_where=_dialogs.c.ended_at.is_(None),
+    )
+    .returning(_dialogs.c.id, _dialogs.c.role)
 )
 
 
@@ -326,6 +383,28 @@ class ConversationService:
             .order_by(_messages.c.id.desc())
             .limit(max_context_messages + 1)
         )
+        # PostgreSQL: the asker, their open dialog and its recent turns in one read (a row per
+        # turn, newest first; one row with no turn for an empty or missing dialog).
+        recent = (
+            sa.select(
+                _messages.c.id.label("turn_id"),
+                _messages.c.role.label("turn_role"),
+                _messages.c.content.label("turn_content"),
+                _messages.c.status.label("turn_status"),
+            )
+            .where(
+                _messages.c.dialog_id == _dialogs.c.id,
+                sa.or_(_messages.c.status == Status.OK, pending_question()),
+            )
+            .order_by(_messages.c.id.desc())
+            .limit(max_context_messages + 1)
+            .lateral("recent")
+        )
+        self._asker_and_recent = (
+            _USER_AND_OPEN_DIALOG.add_columns(*recent.c)
+            .outerjoin(recent, sa.true())
+            .order_by(recent.c.turn_id.desc())
+        )
 
     # --- one exchange --------------------------------------------------------------------
 
@@ -383,6 +462,10 @@ class ConversationService:
         *,
         look_up_key: bool,
     ) -> Asked:
+        if single_statement_writes() and owner.telegram_id is not None and not look_up_key:
+            return self._store_question_alone(
+                owner.telegram_id, owner.chat_id, text, idempotency_key
+            )
         dialog_id: int | None = None
         try:
             with write_session() as session:
@@ -416,6 +499,68 @@ class ConversationService:
                 raise _KeyTakenError from None
             raise
 
+    def _store_question_alone(
+        self, telegram_id: int, chat_id: int | None, text: str, idempotency_key: str | None
+    ) -> Question:
+        """PostgreSQL, a Telegram user's question: one read (the user, their open dialog, its
+        recent turns), then the insert, each committing alone (and the dialog's start, for
+        its first question).
+
+        A transaction would add its BEGIN and COMMIT round trips and no guarantee: under READ
+        COMMITTED it would not keep a concurrent reset out either, and the pending-question
+        index refuses a second question all the same. A question refused after its dialog was
+        started leaves that dialog open and empty, as a reset does.
+        """
+        where = {
+            "user_telegram_id": telegram_id,
+            "chat_id": chat_id,
+            "channel": Channel.TELEGRAM,
+            "mode": Mode.ASSISTANT,
+        }
+        with autocommit_connection() as connection:
+            rows = connection.execute(self._asker_and_recent, where).all()
+            if not rows:
+                raise users.not_found()
+            found = rows[0]
+            users.mark_seen(connection, found.id, found.last_seen_at)
+            dialog_id, dialog_role = found.dialog_id, found.dialog_role
+            if dialog_id is None:
+                role = self.roles.resolve(found.role).name
+                started = connection.execute(
+                    _START_DIALOG_UNLESS_OPEN,
+                    {"new_user_id": found.id, "new_chat_id": chat_id, "new_role": role},
+                ).first()
+                # None: a concurrent request started it first; theirs it is.
+                dialog_id, dialog_role = (
+                    started or connection.execute(_USER_AND_OPEN_DIALOG, where).one()[3:5]
+                )
+            turns = [row for row in rows if row.turn_id is not None]
+            if turns and turns[0].turn_status == Status.PENDING:
+                raise _TurnTakenError(dialog_id)
+            history = [
+                Turn(row.turn_role, row.turn_content)
+                for row in reversed(turns[: self.max_context_messages])
+            ]
+            values = {
+                "dialog_id": dialog_id,
+                "role": Author.USER,
+                "content": text,
+                "length": len(text),
+                "status": Status.PENDING,
+                "idempotency_key": idempotency_key,
+            }
+            try:
+                question_id: int = connection.execute(_INSERT_MESSAGE, values).scalar_one()
+            except IntegrityError as exc:
+                refused_by = _refused_by(exc)
+                if refused_by == PENDING_QUESTION_INDEX:
+                    raise _TurnTakenError(dialog_id) from None
+                if refused_by == IDEMPOTENCY_KEY_INDEX:
+                    raise _KeyTakenError from None
+                raise
+        request = self.build_request(self.roles.resolve(dialog_role), history, text)
+        return Question(dialog_id, question_id, request)
+
     def _asker(self, session: Session, owner: Owner, channel: Channel) -> tuple[_Who, _OpenDialog]:
         """Who asks and their open dialog (started if need be); a Telegram user's in one read,
         marked seen (see users.mark_seen)."""
@@ -437,7 +582,7 @@ class ConversationService:
         )
         if found is None:
             raise users.not_found()
-        users.mark_seen(session, found.id, found.last_seen_at)
+        users.mark_seen(session.connection(), found.id, found.last_seen_at)
         who = _Who(found.id, None, found.role, owner.chat_id)
         if found.dialog_id is None:
             return who, self._open_or_start(session, who, channel, Mode.ASSISTANT)
@@ -580,56 +725,75 @@ class ConversationService:
     def _store_answer(
         self, question: Question, content: str, finished: Finished
     ) -> Completed | Failed:
-        with write_session() as session:
-            if not self._settle(session, question, Status.OK):
-                return self._given_up(question)
-            answer_id = _insert_message(
-                session,
-                dialog_id=question.dialog_id,
-                role=Author.ASSISTANT,
-                content=content,
-                length=len(content),
-                status=Status.OK,
-                model=finished.model,
-                prompt_tokens=finished.prompt_tokens,
-                completion_tokens=finished.completion_tokens,
-                ttft_ms=finished.ttft_ms,
-                latency_ms=finished.latency_ms,
-            )
-            return Completed(question.dialog_id, question.user_message_id, answer_id, finished)
+        answer_id = self._settle(
+            question,
+            Status.OK,
+            None,
+            content=content,
+            model=finished.model,
+            prompt_tokens=finished.prompt_tokens,
+            completion_tokens=finished.completion_tokens,
+            ttft_ms=finished.ttft_ms,
+            latency_ms=finished.latency_ms,
+        )
+        if answer_id is None:
+            return self._given_up(question)
+        return Completed(question.dialog_id, question.user_message_id, answer_id, finished)
 
     def _store_failure(
         self, question: Question, code: AnswerErrorCode, message: str, started: datetime
     ) -> Failed:
         """Mark the question failed and record the failed call (no partial answer text)."""
         latency_ms = round((utcnow() - started).total_seconds() * 1000)
-        with write_session() as session:
-            if not self._settle(session, question, Status.ERROR, code):
-                return self._given_up(question)
-            _insert_message(
-                session,
-                dialog_id=question.dialog_id,
-                role=Author.ASSISTANT,
-                content="",
-                length=0,
-                status=Status.ERROR,
-                error_code=code,
-                model=self.llm.model,
-                latency_ms=latency_ms,
-            )
+        stored = self._settle(
+            question, Status.ERROR, code, content="", model=self.llm.model, latency_ms=latency_ms
+        )
+        if stored is None:
+            return self._given_up(question)
         return Failed(code, message, question.dialog_id, question.user_message_id)
 
-    @staticmethod
     def _settle(
-        session: Session, question: Question, status: Status, code: AnswerErrorCode | None = None
-    ) -> bool:
-        """Give the question its final status if it is still pending; False if the sweep of
-        interrupted questions got there first (then nothing more may be stored for it)."""
-        settled = session.connection().execute(
-            _SETTLE,
-            {"question_id": question.user_message_id, "new_status": status, "new_code": code},
-        )
-        return settled.first() is not None
+        self,
+        question: Question,
+        status: Status,
+        code: AnswerErrorCode | None,
+        *,
+        content: str,
+        model: str,
+        latency_ms: int,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        ttft_ms: int | None = None,
+    ) -> int | None:
+        """Give the question its final status and store the answer row (status and figures
+        of the call), if the question is still pending: the answer row's id. None if the
+        sweep of interrupted questions got there first (then nothing more may be stored)."""
+        answer = {
+            "role": Author.ASSISTANT,
+            "content": content,
+            "length": len(content),
+            "created_at": utcnow(),
+            "status": status,
+            "error_code": code,
+            "model": model,
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "ttft_ms": ttft_ms,
+            "latency_ms": latency_ms,
+        }
+        settle = {"question_id": question.user_message_id, "new_status": status, "new_code": code}
+        if single_statement_writes():
+            # One statement that commits alone: no BEGIN and COMMIT round trips.
+            with autocommit_connection() as connection:
+                stored: int | None = connection.execute(
+                    _SETTLE_AND_ANSWER,
+                    {**settle, **{f"answer_{name}": value for name, value in answer.items()}},
+                ).scalar()
+            return stored
+        with write_session() as session:
+            if session.connection().execute(_SETTLE, settle).first() is None:
+                return None
+            return _insert_message(session, dialog_id=question.dialog_id, **answer)
 
     @staticmethod
     def _given_up(question: Question) -> Failed:

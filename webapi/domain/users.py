@@ -70,11 +70,11 @@ def identify(session: Session, telegram_id: int) -> tuple[int, str | None]:
     return found.id, found.role
 
 
-def mark_seen(session: Session, user_id: int, last_seen_at: datetime) -> None:
+def mark_seen(connection: sa.Connection, user_id: int, last_seen_at: datetime) -> None:
     """Mark the user seen now, unless they were within SEEN_PRECISION."""
     now = utcnow()
     if now - last_seen_at >= SEEN_PRECISION:
-        session.connection().execute(_MARK_SEEN, {"user_id": user_id, "seen_at": now})
+        connection.execute(_MARK_SEEN, {"user_id": user_id, "seen_at": now})
 
 
 def find(session: Session, telegram_id: int) -> User:
