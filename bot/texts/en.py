@@ -37,7 +37,7 @@ EN = Texts(
         "Model: <code>{model}</code> ({llm})\n"
         "Role: {role}\n"
         "Context: {used} of {max} messages\n"
-        "Today: {messages} messages, {prompt} prompt and {completion} completion tokens"
+        "Today — messages: {messages}, tokens: {prompt} prompt + {completion} completion"
     ),
     llm_reachable="reachable",
     llm_unreachable="unreachable right now",
@@ -48,7 +48,7 @@ EN = Texts(
     forget_yes="Yes, delete everything",
     forget_no="Cancel",
     forget_done=(
-        "Deleted {dialogs} dialogs and {messages} messages. Your next message starts afresh."
+        "Deleted — dialogs: {dialogs}, messages: {messages}. Your next message starts afresh."
     ),
     forget_cancelled="Nothing was deleted.",
     forget_not_yours="Only the person who asked can confirm this.",
