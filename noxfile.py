@@ -44,7 +44,7 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Print what webapi adds to a streamed answer and its throughput (SQLite, PostgreSQL)."""
+    """Print what webapi adds to an answer, its throughput (SQLite, PostgreSQL), and the bot's."""
     install(session, "test")
     session.run("python", "-m", "tests.bench", *session.posargs)
 
