@@ -16,9 +16,10 @@ deltas, leaner statements; commit 35b35c9): 159 and 100 answers/s, p95 2.1 and 2
 requests and 500 answers waiting on a hung LLM. After the second (the openai client's request
 path without its typed body walk, prebuilt Core statements, fewer round trips; on PostgreSQL a
 question is one read and one insert and an answer one statement, each committing alone), one
-run of 2026-12-02, medians of 5 trials: 186 and 193 answers/s, p95 2.3 and 1.6 s, 8.7 and 7.2
-ms of server CPU per answer (trials 7.9-9.0 and 6.1-9.2 ms; the medians of other runs that
-day moved between 6.5 and 9.2 ms on both databases: the machine is shared and noisy).
+run of 2026-12-02 (16:14), medians of 5 trials: 277 and 195 answers/s, p95 1.7 and 1.6 s, 5.8
+and 7.3 ms of server CPU per answer (trials 5.5-6.9 and 5.5-8.3 ms), 0.6 and 0.8 ms for the
+client. The machine is shared and its speed drifts: two other runs that day, in which the
+client itself took 0.8 ms an answer, gave 8.6-8.7 ms on SQLite and 7.2-7.7 ms on PostgreSQL.
 """
 
 from __future__ import annotations
