@@ -34,6 +34,7 @@ class Question:
     message_id: int
     text: str
     private: bool
+    thread_id: int | None = None  # the forum topic it was asked in
 
     @property
     def idempotency_key(self) -> str:
@@ -89,7 +90,10 @@ class _EditPreview(_Preview):
         first = parts[0]
         if self.message_id is None:
             sent = await self.delivery.send(
-                self.question.chat_id, first, reply_to=self.question.reply_to
+                self.question.chat_id,
+                first,
+                reply_to=self.question.reply_to,
+                thread_id=self.question.thread_id,
             )
             self.message_id, self.shown_html = sent.message_id, first.html
             return Preview.SENT
@@ -168,7 +172,7 @@ class Answerer:
         streamer = _Streamer(preview)
         end: Done | Failed | None = None
         try:
-            async with self.delivery.typing(question.chat_id):
+            async with self.delivery.typing(question.chat_id, question.thread_id):
                 try:
                     end = await self._stream(question, streamer)
                 finally:
@@ -218,7 +222,9 @@ class Answerer:
                 rest = parts[1:]
         for index, part in enumerate(rest):
             reply_to = question.reply_to if index == 0 and rest is parts else None
-            await self.delivery.send(question.chat_id, part, reply_to=reply_to)
+            await self.delivery.send(
+                question.chat_id, part, reply_to=reply_to, thread_id=question.thread_id
+            )
 
     async def _say(self, question: Question, preview: _Preview, markup: str) -> None:
         """A short text instead of the answer (in the preview message, if there is one)."""
@@ -227,4 +233,6 @@ class Answerer:
             question.chat_id, preview.message_id, part
         ):
             return
-        await self.delivery.send(question.chat_id, part, reply_to=question.reply_to)
+        await self.delivery.send(
+            question.chat_id, part, reply_to=question.reply_to, thread_id=question.thread_id
+        )

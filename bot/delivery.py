@@ -128,8 +128,13 @@ class Delivery:
         *,
         reply_to: int | None = None,
         reply_markup: InlineKeyboardMarkup | None = None,
+        thread_id: int | None = None,
     ) -> Message:
-        """Send one part as HTML; as plain text if Telegram cannot parse it."""
+        """Send one part as HTML; as plain text if Telegram cannot parse it.
+
+        `thread_id`: the forum topic the message belongs in (a reply lands in its question's
+        topic anyway; the answer's further parts do not reply).
+        """
         reply = (
             ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
             if reply_to is not None
@@ -143,6 +148,7 @@ class Delivery:
                     parse_mode=ParseMode.HTML,
                     reply_parameters=reply,
                     reply_markup=reply_markup,
+                    message_thread_id=thread_id,
                 ),
                 chat_id=chat_id,
             )
@@ -165,6 +171,7 @@ class Delivery:
                     parse_mode=None,
                     reply_parameters=reply if index == 0 else None,
                     reply_markup=reply_markup if last else None,
+                    message_thread_id=thread_id,
                 ),
                 chat_id=chat_id,
             )
@@ -254,9 +261,9 @@ class Delivery:
         return Preview.SENT
 
     @asynccontextmanager
-    async def typing(self, chat_id: int) -> AsyncIterator[None]:
-        """Keep the typing indicator on in the chat while the block runs."""
-        task = asyncio.create_task(self._keep_typing(chat_id))
+    async def typing(self, chat_id: int, thread_id: int | None = None) -> AsyncIterator[None]:
+        """Keep the typing indicator on in the chat (or its forum topic) while the block runs."""
+        task = asyncio.create_task(self._keep_typing(chat_id, thread_id))
         try:
             yield
         finally:
@@ -264,8 +271,10 @@ class Delivery:
             with suppress(asyncio.CancelledError):
                 await task
 
-    async def _keep_typing(self, chat_id: int) -> None:
-        action = SendChatAction(chat_id=chat_id, action=ChatAction.TYPING)
+    async def _keep_typing(self, chat_id: int, thread_id: int | None) -> None:
+        action = SendChatAction(
+            chat_id=chat_id, action=ChatAction.TYPING, message_thread_id=thread_id
+        )
         while True:
             if not self.pacer.blocked(chat_id):
                 try:

@@ -50,6 +50,7 @@ async def answer_question(
             message_id=message.message_id,
             text=question,
             private=message.chat.type == ChatType.PRIVATE,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
         ),
         texts,
     )

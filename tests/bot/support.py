@@ -346,14 +346,21 @@ def stored_rows(database_url: str, telegram_id: int) -> StoredRows:
 
 
 def raw_message(
-    user_id: int, message_id: int, *, chat_id: int | None = None, **content: Any
+    user_id: int,
+    message_id: int,
+    *,
+    chat_id: int | None = None,
+    chat: dict[str, Any] | None = None,
+    **content: Any,
 ) -> dict[str, Any]:
-    """A raw `message` update (a photo, a redelivery...), as Telegram sends it."""
+    """A raw `message` update (a photo, a redelivery...), as Telegram sends it; `chat`
+    replaces the private chat (or the group `chat_id` names) whole."""
     user = {"id": user_id, "is_bot": False, "first_name": "Ann", "language_code": "en"}
-    chat = (
-        {"id": user_id, "type": "private", "first_name": "Ann"}
-        if chat_id is None
-        else {"id": chat_id, "type": "group", "title": "A group"}
-    )
+    if chat is None:
+        chat = (
+            {"id": user_id, "type": "private", "first_name": "Ann"}
+            if chat_id is None
+            else {"id": chat_id, "type": "group", "title": "A group"}
+        )
     message = {"message_id": message_id, "from": user, "chat": chat, "date": 1_700_000_000}
     return {"message": {**message, **content}}

@@ -149,6 +149,34 @@ LONG_MARKDOWN_BLOCKS = [
 LONG_MARKDOWN = "\n\n".join(LONG_MARKDOWN_BLOCKS)
 
 
+def test_an_answer_in_a_forum_topic_stays_in_that_topic(
+    bot: RunningBot, telegram: FakeTelegram, fake_llm: FakeLLM, user_id: int
+) -> None:
+    """Every part of a long answer, and the typing indicator, go to the question's topic."""
+    forum, topic = -100_888, 77
+    mention = "@systech_aidd_bot"
+    fake_llm.script(Reply(LONG_MARKDOWN, chunk_size=400))
+    telegram.send_update(
+        raw_message(
+            user_id,
+            1000,
+            chat={"id": forum, "type": "supergroup", "title": "A forum", "is_forum": True},
+            text=f"{mention} tell me everything",
+            entities=[{"type": "mention", "offset": 0, "length": len(mention)}],
+            message_thread_id=topic,
+            is_topic_message=True,
+        )
+    )
+    telegram.wait_for(lambda fake: "§13" in "".join(texts_of(fake.chat_messages(forum))), 20)
+
+    sent = [call for call in telegram.calls if call.params.get("chat_id") == forum]
+    sends = [call for call in sent if call.method == "sendMessage"]
+    assert len(sends) >= 2, "a long answer comes in several parts"
+    for call in sent:
+        if call.method in ("sendMessage", "sendChatAction"):
+            assert int(call.params["message_thread_id"]) == topic, call.method
+
+
 def test_a_long_markdown_answer_arrives_whole_in_valid_parts(
     bot: RunningBot, telegram: FakeTelegram, fake_llm: FakeLLM, user_id: int
 ) -> None:
