@@ -80,18 +80,32 @@ def server_environment(database_url: str, llm_base_url: str, **settings: str) ->
 
 
 @contextmanager
-def gunicorn_server(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """gunicorn as the README starts it, with its output in `log_path`; stopped at the end."""
+def background_process(
+    command: list[str], env: dict[str, str], log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """One of our own commands, run from the repository with exactly `env` and its output in
+    `log_path`; stopped (SIGTERM, then SIGKILL after 60 s) at the end."""
     with log_path.open("w") as log:
-        server = subprocess.Popen(  # noqa: S603 (a fixed command line)
-            [*GUNICORN, APP], cwd=ROOT, env=env, stdout=log, stderr=log
+        process = subprocess.Popen(  # noqa: S603 (our own commands, no outside input)
+            command, cwd=ROOT, env=env, stdout=log, stderr=log
         )
         try:
-            yield server
+            yield process
         finally:
-            if server.poll() is None:
-                server.terminate()
-            server.wait(timeout=60)
+            if process.poll() is None:
+                process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def gunicorn_server(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """gunicorn as the README starts it, with its output in `log_path`; stopped at the end."""
+    with background_process([*GUNICORN, APP], env, log_path) as server:
+        yield server
 
 
 @contextmanager

@@ -15,13 +15,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from tests.doubles.fake_llm import FakeLLM, Reply
 from tests.doubles.fake_telegram import FakeTelegram, SentMessage
-from tests.support import BOT_TOKEN, ROOT, gunicorn_api
+from tests.support import BOT_TOKEN, background_process, gunicorn_api
 
 USER = 1001
 ANSWER = """A **context window** is what the model sees at once: the role's prompt, the \
@@ -35,8 +34,9 @@ context = history[-MAX_CONTEXT_MESSAGES:]
 ```"""
 
 
-@contextmanager
-def bot(telegram: FakeTelegram, api_url: str, log: Path) -> Iterator[subprocess.Popen[bytes]]:
+def bot(
+    telegram: FakeTelegram, api_url: str, log: Path
+) -> AbstractContextManager[subprocess.Popen[bytes]]:
     """`python -m bot` as a newcomer runs it, pointed at the fakes."""
     env = {
         **os.environ,
@@ -45,15 +45,7 @@ def bot(telegram: FakeTelegram, api_url: str, log: Path) -> Iterator[subprocess.
         "API_URL": api_url,
         "BOT_API_TOKEN": BOT_TOKEN,
     }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, stdout=out, stderr=out
-        )
-        try:
-            yield process
-        finally:
-            process.terminate()
-            process.wait(timeout=40)
+    return background_process([sys.executable, "-m", "bot"], env, log)
 
 
 def settled(telegram: FakeTelegram, before: int, quiet_s: float = 0.4) -> list[SentMessage]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import statistics
 import subprocess
@@ -43,6 +42,7 @@ import openai
 import sqlalchemy as sa
 
 from tests.bench import bot
+from tests.bench.cpu import process_tree_cpu_s
 from tests.support import (
     BOT_TOKEN,
     POSTGRES_ADMIN_URL,
@@ -86,23 +86,6 @@ def fast_llm() -> Iterator[str]:
 
 def llm_stats(llm_url: str) -> dict[str, Any]:
     return dict(httpx.get(f"{llm_url}/stats").json())
-
-
-def process_tree_cpu_s(pid: int) -> float:
-    """CPU time (user + system) of a process and all its descendants alive now, from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    pending = [pid]
-    while pending:
-        current = pending.pop()
-        try:
-            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
-            for task in Path(f"/proc/{current}/task").iterdir():
-                pending += [int(child) for child in (task / "children").read_text().split()]
-        except FileNotFoundError:
-            continue  # it ended meanwhile
-    return total
 
 
 def timed_direct(llm_url: str) -> tuple[float, float]:

@@ -17,50 +17,19 @@ from __future__ import annotations
 
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.bench.cpu import process_tree_cpu_s
 from tests.bench.fast_llm import ANSWER
 from tests.doubles.fake_telegram import DEFAULT_TOKEN, FakeTelegramControl
-from tests.support import BOT_TOKEN, ROOT, free_port, gunicorn_api, wait_ready
+from tests.support import BOT_TOKEN, ROOT, background_process, free_port, gunicorn_api, wait_ready
 
 MS = 1000.0
-
-
-def cpu_s(pid: int) -> float:
-    """User and system CPU time of one process, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_s(pid: int) -> float:
-    """CPU time of a process and its children (gunicorn: master and workers)."""
-    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    return cpu_s(pid) + sum(cpu_s(int(child)) for child in children)
-
-
-@contextmanager
-def process(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """Run a process with its output in `log`; terminate it (then kill) at the end."""
-    with log.open("wb") as out:
-        proc = subprocess.Popen(  # noqa: S603 (our interpreter and modules, no outside input)
-            args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-        try:
-            yield proc
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=40)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 def wait_until(check: Any, timeout_s: float, what: str, every_s: float = 0.2) -> None:
@@ -129,7 +98,9 @@ def measure(
         telegram_url = f"http://127.0.0.1:{telegram_port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         fake_args = [sys.executable, "-m", "tests.doubles.fake_telegram", "--port"]
-        with process([*fake_args, str(telegram_port)], env, workdir / "fake-telegram.log") as fake:
+        with background_process(
+            [*fake_args, str(telegram_port)], env, workdir / "fake-telegram.log"
+        ) as fake:
             telegram = FakeTelegramControl(telegram_url)
             wait_until(lambda: _healthy(telegram), 20, "the fake Telegram")
             bot_env = {
@@ -141,7 +112,9 @@ def measure(
                 "BOT_RATE_LIMIT": "1000/minute",
                 "BOT_LOG_LEVEL": "WARNING",
             }
-            with process([sys.executable, "-m", "bot"], bot_env, workdir / "bot.log") as bot:
+            with background_process(
+                [sys.executable, "-m", "bot"], bot_env, workdir / "bot.log"
+            ) as bot:
                 wait_until(lambda: bool(telegram.calls_to("getUpdates")), 30, "the bot to poll")
                 wait_ready(api_url, api, workdir / "bot-api.log")
                 # Warm-up: every user's profile upserted, connections opened.
@@ -162,23 +135,22 @@ def measure(
                 burst = [
                     (user, f"burst {n}") for n in range(args.bot_burst_rounds) for user in users
                 ]
-                before = {
-                    "bot": cpu_s(bot.pid),
-                    "telegram": cpu_s(fake.pid),
-                    "webapi": tree_cpu_s(api.pid),
-                    "LLM": llm_cpu_s(),
-                }
+                pids = {"bot": bot.pid, "telegram": fake.pid, "webapi": api.pid}
+
+                def cpu_now() -> dict[str, float]:
+                    used = {name: process_tree_cpu_s(pid) for name, pid in pids.items()}
+                    return {**used, "LLM": llm_cpu_s()}
+
+                before = cpu_now()
                 started = time.monotonic()
                 feed(telegram, burst, 0)
                 wait_until(lambda: answered(telegram) >= len(burst), 300, "the burst", every_s=0.5)
                 wall = time.monotonic() - started
                 row["burst_count"] = len(burst)
                 row["burst_rate"] = len(burst) / wall
+                after = cpu_now()
                 row["cpu_ms"] = {
-                    "bot": (cpu_s(bot.pid) - before["bot"]) / len(burst) * MS,
-                    "telegram": (cpu_s(fake.pid) - before["telegram"]) / len(burst) * MS,
-                    "webapi": (tree_cpu_s(api.pid) - before["webapi"]) / len(burst) * MS,
-                    "LLM": (llm_cpu_s() - before["LLM"]) / len(burst) * MS,
+                    name: (after[name] - before[name]) / len(burst) * MS for name in after
                 }
                 row["complete"] = all(
                     message.text == ANSWER.strip()

@@ -26,7 +26,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -235,6 +235,25 @@ def _refused_by(error: IntegrityError) -> str | None:
     if "messages.idempotency_key" in str(error.orig):
         return IDEMPOTENCY_KEY_INDEX
     return None
+
+
+def _why_refused(error: IntegrityError, dialog_id: int | None) -> Exception:
+    """What a refused question means: the dialog's turn is taken (another question of it is
+    pending), or its key is (stored by a concurrent request); else the error itself."""
+    refused_by = _refused_by(error)
+    if dialog_id is not None and refused_by == PENDING_QUESTION_INDEX:
+        return _TurnTakenError(dialog_id)
+    if refused_by == IDEMPOTENCY_KEY_INDEX:
+        return _KeyTakenError()
+    return error
+
+
+def _turns(newest_first: Sequence[Sequence[Any]], limit: int) -> tuple[bool, list[Turn]]:
+    """From a dialog's newest (role, content, status) rows, answered or pending: whether a
+    question is pending (it is then the newest), and the last `limit` turns, oldest first."""
+    if newest_first and newest_first[0][2] == Status.PENDING:
+        return True, []
+    return False, [Turn(row[0], row[1]) for row in reversed(newest_first[:limit])]
 
 
 def _insert_message(session: Session, **values: Any) -> int:
@@ -490,14 +509,12 @@ class ConversationService:
                 request = self.build_request(self.roles.resolve(dialog.role), history, text)
                 return Question(dialog.id, question_id, request)
         except IntegrityError as exc:
-            refused_by = _refused_by(exc)
             # PostgreSQL: a concurrent transaction stored its question first and the pending
             # index refused this one (SQLite's writers take turns: the check above sees it).
-            if dialog_id is not None and refused_by == PENDING_QUESTION_INDEX:
-                raise _TurnTakenError(dialog_id) from None
-            if refused_by == IDEMPOTENCY_KEY_INDEX:
-                raise _KeyTakenError from None
-            raise
+            refusal = _why_refused(exc, dialog_id)
+            if refusal is exc:
+                raise
+            raise refusal from None
 
     def _store_question_alone(
         self, telegram_id: int, chat_id: int | None, text: str, idempotency_key: str | None
@@ -534,13 +551,14 @@ class ConversationService:
                 dialog_id, dialog_role = (
                     started or connection.execute(_USER_AND_OPEN_DIALOG, where).one()[3:5]
                 )
-            turns = [row for row in rows if row.turn_id is not None]
-            if turns and turns[0].turn_status == Status.PENDING:
-                raise _TurnTakenError(dialog_id)
-            history = [
-                Turn(row.turn_role, row.turn_content)
-                for row in reversed(turns[: self.max_context_messages])
+            recent = [
+                (row.turn_role, row.turn_content, row.turn_status)
+                for row in rows
+                if row.turn_id is not None
             ]
+            pending, history = _turns(recent, self.max_context_messages)
+            if pending:
+                raise _TurnTakenError(dialog_id)
             values = {
                 "dialog_id": dialog_id,
                 "role": Author.USER,
@@ -552,12 +570,10 @@ class ConversationService:
             try:
                 question_id: int = connection.execute(_INSERT_MESSAGE, values).scalar_one()
             except IntegrityError as exc:
-                refused_by = _refused_by(exc)
-                if refused_by == PENDING_QUESTION_INDEX:
-                    raise _TurnTakenError(dialog_id) from None
-                if refused_by == IDEMPOTENCY_KEY_INDEX:
-                    raise _KeyTakenError from None
-                raise
+                refusal = _why_refused(exc, dialog_id)
+                if refusal is exc:
+                    raise
+                raise refusal from None
         request = self.build_request(self.roles.resolve(dialog_role), history, text)
         return Question(dialog_id, question_id, request)
 
@@ -943,10 +959,7 @@ class ConversationService:
         newest_first = (
             session.connection().execute(self._recent_turns, {"dialog_id": dialog_id}).all()
         )
-        if newest_first and newest_first[0].status == Status.PENDING:
-            return True, []
-        turns = newest_first[: self.max_context_messages]
-        return False, [Turn(role, content) for role, content, _ in reversed(turns)]
+        return _turns(newest_first, self.max_context_messages)
 
     def _context(self, session: Session, dialog_id: int) -> list[Turn]:
         """The last MAX_CONTEXT_MESSAGES answered turns of a dialog, oldest first."""
