@@ -10,6 +10,8 @@ An exchange is two short write transactions and nothing in between:
   error shape;
 - `answer()` streams, holding no database session; at the end it stores the answer, or the
   failure, together with the question's final status.
+On PostgreSQL the two are single statements that commit alone (see `_store_question_alone`
+and `_settle`): fewer round trips, the same guarantees.
 
 A dialog's questions are answered one at a time: at most one question per dialog is pending (a
 unique index holds it across workers and replicas). A question that comes while another is
