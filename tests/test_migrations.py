@@ -16,7 +16,17 @@ from webapi import MIGRATIONS_DIR
 from webapi.database import migration_head
 from webapi.extensions import db
 
-TABLES = {"users", "accounts", "console_sessions", "dialogs", "messages", "rate_limit_counters"}
+TABLES = {
+    "users",
+    "accounts",
+    "console_sessions",
+    "dialogs",
+    "messages",
+    "rate_limit_counters",
+    "stats_counts",
+    "stats_users",
+    "stats_latency",
+}
 
 
 def test_migrations_have_a_single_head() -> None:

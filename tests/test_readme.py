@@ -33,6 +33,7 @@ DOCS = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 QUICK_START = "## Quick start"
 # Commands that serve until stopped: started in the background, stopped at the end.
+STATISTICS = "## Dashboard statistics"
 SERVERS = ("gunicorn", "tests.doubles.fake_llm")
 SYNC_TIMEOUT_S = 600  # `uv sync` may download what the machine's uv cache lacks
 COMMAND_TIMEOUT_S = 120
@@ -72,9 +73,13 @@ def test_readme_explains_every_error_code(code: ErrorCode | AnswerErrorCode) -> 
 # --- the quick start, run as written ----------------------------------------------------------
 
 
+def section_of(readme: str, heading: str) -> str:
+    assert heading in readme, f"the README has no section {heading!r}"
+    return readme.split(heading, 1)[1].split("\n## ", 1)[0]
+
+
 def quick_start_section(readme: str) -> str:
-    assert QUICK_START in readme, "the README has no quick start"
-    return readme.split(QUICK_START, 1)[1].split("\n## ", 1)[0]
+    return section_of(readme, QUICK_START)
 
 
 def quick_start_terminals(section: str) -> list[list[str]]:
@@ -309,6 +314,7 @@ def test_quick_start_runs_as_written(tmp_path: Path) -> None:
                 if command.startswith("cp .env.example .env"):
                     set_in_env_file(folder / ".env", changes)
         check_outcome(folder, commands, outputs, newcomer)
+        try_the_statistics(newcomer, first_terminal=len(terminals) + 1)
     except AssertionError as exc:
         failure = str(exc)
     finally:
@@ -337,6 +343,30 @@ def check_outcome(
     assert "event: done" in stream, "the answer did not end with done"
     sent = json.loads(re.findall(r"-d '(\{.*\})'", message)[0])["text"]
     assert streamed_text(stream) == f"Echo: {sent}", "the answer is not the fake LLM's echo"
+
+
+def try_the_statistics(newcomer: Newcomer, first_terminal: int) -> None:
+    """The statistics section's blocks, each in a new terminal, while the quick start's server
+    (with its one conversation) still serves."""
+    terminals = quick_start_terminals(section_of(README.read_text(), STATISTICS))
+    outputs: dict[str, str] = {}
+    for terminal, lines in enumerate(terminals, start=first_terminal):
+        for command in lines:
+            outputs[command] = newcomer.run(terminal, command, COMMAND_TIMEOUT_S)
+    commands = [command for terminal in terminals for command in terminal]
+    seeded = outputs[only(commands, "seed-demo")]
+    assert seeded.startswith("seeded 100,000 messages"), seeded
+    assert (newcomer.folder / "data" / "demo.db").is_file(), "the demo data went elsewhere"
+    assert outputs[only(commands, "purge")].startswith("purged "), "the purge said nothing"
+    overview = json.loads(outputs[only(commands, "curl", "/stats/overview")])
+    # The quick start's one question and its answer, in the server's database.
+    assert overview["dialogs"]["value"] == 1, overview
+    assert overview["user_messages"]["value"] == 1, overview
+    assert overview["dialogs"]["change_pct"] is None, "no previous week: no change"
+    csv_rows = outputs[only(commands, "curl", "/stats/activity")].strip().splitlines()
+    assert csv_rows[0] == "start,user_messages,assistant_messages,active_users", csv_rows[0]
+    assert len(csv_rows) - 1 in (24, 25), "an hour a row, over the last 24 hours"
+    assert sum(int(row.split(",")[1]) for row in csv_rows[1:]) == 1
 
 
 def test_trying_the_bot_shows_the_readmes_conversation() -> None:

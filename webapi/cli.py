@@ -1,4 +1,4 @@
-"""Flask CLI commands: `flask --app webapi create-admin NAME`."""
+"""Flask CLI commands (`flask --app webapi ...`): create-admin, seed-demo, purge, stats-rebuild."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from webapi.domain.accounts import create_account
+from webapi.stats.demo import seed_demo_command
+from webapi.stats.retention import purge_command, stats_rebuild_command
 
 
 @click.command("create-admin")
@@ -28,3 +30,6 @@ def create_admin_command(name: str) -> None:
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(create_admin_command)
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(purge_command)
+    app.cli.add_command(stats_rebuild_command)

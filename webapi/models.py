@@ -76,6 +76,9 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     role: Mapped[str | None] = mapped_column(sa.String(64))
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # Derived, kept exact by the statistics triggers (webapi/stats/rollups.py): when the user's
+    # earliest message still stored was written. New users in a window are counted by it.
+    first_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
 
 class Account(db.Model):  # type: ignore[name-defined,misc]
@@ -140,6 +143,11 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
             sqlite_where=sa.text("ended_at IS NULL"),
             postgresql_where=sa.text("ended_at IS NULL"),
         ),
+        # The dashboard's dialog list: a window's dialogs sorted on any of these, from the
+        # index alone.
+        sa.Index(
+            "ix_dialogs_started_at_listing", "started_at", "message_count", "last_message_at", "id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,6 +164,9 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
     role: Mapped[str] = mapped_column(sa.String(64))
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Derived, kept exact by the statistics triggers (webapi/stats/rollups.py).
+    message_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_message_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     user: Mapped[User | None] = relationship()
     account: Mapped[Account | None] = relationship()
@@ -166,6 +177,8 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
 PENDING_QUESTION_SQL = "role = 'user' AND status = 'pending'"
 PENDING_QUESTION_INDEX = "uq_messages_pending_question"
 IDEMPOTENCY_KEY_INDEX = "uq_messages_idempotency_key"
+# An answer delivered, as the dashboard counts it; literals for the partial indexes' sake.
+DELIVERED_ANSWER_SQL = "role = 'assistant' AND status = 'ok'"
 
 
 class Message(db.Model):  # type: ignore[name-defined,misc]
@@ -188,6 +201,30 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
             postgresql_where=sa.text(PENDING_QUESTION_SQL),
         ),
         sa.Index(IDEMPOTENCY_KEY_INDEX, "idempotency_key", unique=True),
+        # The dashboard's percentiles: a window's delivered answers by time (the edges of a
+        # window, binned), then by value within one bin (the exact rank). Partial: answers only.
+        sa.Index(
+            "ix_messages_answers_created_at",
+            "created_at",
+            "latency_ms",
+            "ttft_ms",
+            sqlite_where=sa.text(DELIVERED_ANSWER_SQL),
+            postgresql_where=sa.text(DELIVERED_ANSWER_SQL),
+        ),
+        sa.Index(
+            "ix_messages_answers_latency_ms",
+            "latency_ms",
+            "created_at",
+            sqlite_where=sa.text(DELIVERED_ANSWER_SQL),
+            postgresql_where=sa.text(DELIVERED_ANSWER_SQL),
+        ),
+        sa.Index(
+            "ix_messages_answers_ttft_ms",
+            "ttft_ms",
+            "created_at",
+            sqlite_where=sa.text(DELIVERED_ANSWER_SQL),
+            postgresql_where=sa.text(DELIVERED_ANSWER_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -231,3 +268,65 @@ class RateLimitCounter(db.Model):  # type: ignore[name-defined,misc]
     key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     count: Mapped[int]
     expires_at: Mapped[float] = mapped_column(sa.Float(precision=53), index=True)
+
+
+# --- statistics rollups -------------------------------------------------------------------------
+# Derived from users, dialogs and messages and kept exact on every write by database triggers
+# (webapi/stats/rollups.py holds them, how the rows are computed, and the rebuild). Each holds
+# its figures per slot of several units (quarter hour, hour, day: `unit` in seconds, `slot` the
+# whole units since 1970, UTC). Without rowids on SQLite: each table is read in the order of
+# its primary key, as a covering index.
+
+
+class StatsCount(db.Model):  # type: ignore[name-defined,misc]
+    """Counts per slot, channel and role."""
+
+    __tablename__ = "stats_counts"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    unit: Mapped[int] = mapped_column(primary_key=True)
+    slot: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    dialogs: Mapped[int] = mapped_column(sa.BigInteger)  # started, with a message
+    user_messages: Mapped[int] = mapped_column(sa.BigInteger)
+    assistant_messages: Mapped[int] = mapped_column(sa.BigInteger)  # delivered answers
+    answers: Mapped[int] = mapped_column(sa.BigInteger)  # questions settled, at question time
+    failed: Mapped[int] = mapped_column(sa.BigInteger)
+    interrupted: Mapped[int] = mapped_column(sa.BigInteger)
+    cancelled: Mapped[int] = mapped_column(sa.BigInteger)
+    prompt_tokens: Mapped[int] = mapped_column(sa.BigInteger)
+    completion_tokens: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class StatsUser(db.Model):  # type: ignore[name-defined,misc]
+    """Which Telegram users wrote in a slot, how many messages, and the slot they wrote in
+    before: the users active in a range of slots are its rows whose previous slot lies before
+    the range (a count, where a DISTINCT would sort)."""
+
+    __tablename__ = "stats_users"
+    __table_args__ = (
+        sa.Index("ix_stats_users_unit_user_id_slot", "unit", "user_id", "slot"),
+        sa.Index("ix_stats_users_unit_slot_prev_slot", "unit", "slot", "prev_slot"),
+        {"sqlite_with_rowid": False},
+    )
+
+    unit: Mapped[int] = mapped_column(primary_key=True)
+    slot: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(primary_key=True)
+    messages: Mapped[int] = mapped_column(sa.BigInteger)
+    prev_slot: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
+class StatsLatency(db.Model):  # type: ignore[name-defined,misc]
+    """Histograms of delivered answers' latency (metric 0) and time to first token (metric 1)
+    per slot, in the bins of webapi/stats/rollups.py."""
+
+    __tablename__ = "stats_latency"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    unit: Mapped[int] = mapped_column(primary_key=True)
+    metric: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    slot: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
+    bin: Mapped[int] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(sa.BigInteger)

@@ -20,6 +20,13 @@ run of 2026-12-02 (16:14), medians of 5 trials: 277 and 195 answers/s, p95 1.7 a
 and 7.3 ms of server CPU per answer (trials 5.5-6.9 and 5.5-8.3 ms), 0.6 and 0.8 ms for the
 client. The machine is shared and its speed drifts: two other runs that day, in which the
 client itself took 0.8 ms an answer, gave 8.6-8.7 ms on SQLite and 7.2-7.7 ms on PostgreSQL.
+
+Statistics (tests/bench/stats.py): on each database and at each size of seed-demo data
+(--stats-sizes messages, default 100000,1000000; users = messages / 100, 90 days) the time
+seed-demo took, then each dashboard endpoint's latency per period and a whole dashboard load's
+(its six blocks at once), p95 and median of --stats-requests each (default 30), idle and while
+50 conversations stream 10 answers/s; with how each p95 grows from the smallest size to the
+largest. --stats-only runs this section alone, --no-stats skips it.
 """
 
 from __future__ import annotations
@@ -41,8 +48,9 @@ import httpx
 import openai
 import sqlalchemy as sa
 
-from tests.bench import bot
+from tests.bench import bot, stats
 from tests.bench.cpu import process_tree_cpu_s
+from tests.bench.stats import percentile
 from tests.support import (
     BOT_TOKEN,
     POSTGRES_ADMIN_URL,
@@ -56,12 +64,6 @@ from webapi.domain.outcomes import AnswerErrorCode
 
 QUESTION = "Explain the trade-offs of streaming answers."
 MS = 1000.0
-
-
-def percentile(values: list[float], share: float) -> float:
-    """Nearest-rank percentile."""
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered)) - 1))]
 
 
 @contextmanager
@@ -310,27 +312,49 @@ def main() -> None:
     parser.add_argument("--bot-rate", type=float, default=30.0, help="bot: paced messages/s")
     parser.add_argument("--bot-paced-rounds", type=int, default=5, help="bot: paced per user")
     parser.add_argument("--bot-burst-rounds", type=int, default=5, help="bot: at once per user")
+    parser.add_argument(
+        "--stats-sizes",
+        type=lambda text: [int(size) for size in text.split(",")],
+        default=[100_000, 1_000_000],
+        help="statistics: seed-demo messages per run, comma-separated",
+    )
+    parser.add_argument("--stats-requests", type=int, default=30, help="statistics: per figure")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--stats-only", action="store_true", help="run the statistics alone")
+    only.add_argument("--no-stats", dest="stats", action="store_false", help="skip statistics")
     args = parser.parse_args()
     # Thousands of sockets in gunicorn's workers, which inherit this limit.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
+    serving = not args.stats_only
     with fast_llm() as llm_url, tempfile.TemporaryDirectory() as tmp:
-        direct = sequential(lambda: timed_direct(llm_url), args.requests)
-        overruns = budget_overruns(llm_url, 2.0)
-        rows = [measure(name, url, llm_url, Path(tmp), args) for name, url in databases(Path(tmp))]
-        if args.bot_users:
-            bot_row = bot.measure(llm_url, lambda: llm_stats(llm_url)["cpu_s"], Path(tmp), args)
+        if serving:
+            direct = sequential(lambda: timed_direct(llm_url), args.requests)
+            overruns = budget_overruns(llm_url, 2.0)
+            rows = [
+                measure(name, url, llm_url, Path(tmp), args) for name, url in databases(Path(tmp))
+            ]
+            if args.bot_users:
+                bot_row = bot.measure(llm_url, lambda: llm_stats(llm_url)["cpu_s"], Path(tmp), args)
+        if args.stats:
+            stats_runs = stats.measure_all(
+                llm_url, Path(tmp), args.stats_sizes, args.stats_requests
+            )
     print(__doc__.split("\n\n", 1)[1].strip())
-    print()
-    print_report(direct, rows, args)
-    print()
-    print("LLM_TIMEOUT_S = 2.0 s; how long past it an answer ran:")
-    for name, overrun in overruns:
-        print(f"  {name:<22}{overrun * MS:>8.1f} ms")
-    if args.bot_users:
+    if serving:
         print()
-        bot.print_report(bot_row, *direct, args)
+        print_report(direct, rows, args)
+        print()
+        print("LLM_TIMEOUT_S = 2.0 s; how long past it an answer ran:")
+        for name, overrun in overruns:
+            print(f"  {name:<22}{overrun * MS:>8.1f} ms")
+        if args.bot_users:
+            print()
+            bot.print_report(bot_row, *direct, args)
+    if args.stats:
+        print()
+        stats.print_report(stats_runs, args.stats_requests)
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ def register_api(app: OpenAPI) -> None:
     from webapi.api.auth import bp as auth_bp
     from webapi.api.bot import bp as bot_bp
     from webapi.api.health import bp as health_bp
+    from webapi.api.stats import bp as stats_bp
 
     # In this order: header checks that need no database, credentials, then the body.
     console_guard.init_app(app)
@@ -25,4 +26,5 @@ def register_api(app: OpenAPI) -> None:
     app.register_api(health_bp)
     app.register_api(auth_bp)
     app.register_api(bot_bp)
+    app.register_api(stats_bp)
     register_document_route(app)

@@ -1,0 +1,1 @@
+"""Dashboard statistics: figures against a reference, the API, rollups, demo data."""

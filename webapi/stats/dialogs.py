@@ -1,0 +1,199 @@
+"""Dialogs in a window, sorted and paged on the server, and any dialog's whole transcript."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from webapi.database import read_session
+from webapi.models import Account, Dialog, Message, User
+from webapi.stats.figures import Figures
+from webapi.stats.windows import Window
+
+PREVIEW_CHARS = 200
+EXPORT_PAGE = 1_000
+
+
+class SortKey(StrEnum):
+    STARTED = "started"
+    LATEST = "latest"
+    MESSAGES = "messages"
+
+
+_SORT_COLUMNS = {
+    SortKey.STARTED: Dialog.started_at,
+    SortKey.LATEST: Dialog.last_message_at,
+    SortKey.MESSAGES: Dialog.message_count,
+}
+
+
+def _in_window(window: Window) -> sa.ColumnElement[bool]:
+    # The same dialogs as the dashboard's count: started in the window, with a message.
+    return sa.and_(
+        Dialog.started_at >= window.start, Dialog.started_at < window.end, Dialog.message_count > 0
+    )
+
+
+def _latest_message_id() -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(Message.id)
+        .where(Message.dialog_id == Dialog.id)
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _dialogs() -> sa.Select[*tuple[Any, ...]]:
+    """Dialogs with who owns them: a Telegram user or a console account."""
+    return (
+        sa.select(
+            Dialog.id,
+            Dialog.channel,
+            Dialog.mode,
+            Dialog.role,
+            Dialog.started_at,
+            Dialog.ended_at,
+            Dialog.message_count,
+            Dialog.user_id,
+            User.telegram_id,
+            User.username,
+            User.first_name,
+            User.last_name,
+            Account.username.label("account"),
+        )
+        .outerjoin(User, User.id == Dialog.user_id)
+        .outerjoin(Account, Account.id == Dialog.account_id)
+    )
+
+
+def _page(window: Window, sort: SortKey, descending: bool) -> sa.Select[int]:
+    """The ids of the window's dialogs in order: sorted from the listing index alone, so that
+    only the page's dialogs are read whole."""
+    direction = sa.desc if descending else sa.asc
+    return (
+        sa.select(Dialog.id)
+        .where(_in_window(window))
+        .order_by(direction(_SORT_COLUMNS[sort]), direction(Dialog.id))
+    )
+
+
+def _listed(session: Any, ids: list[int]) -> list[Any]:
+    """Those dialogs, whole, in the order of `ids`."""
+    found = {row.id: row for row in session.execute(_dialogs().where(Dialog.id.in_(ids)))}
+    return [found[dialog_id] for dialog_id in ids]
+
+
+def _rows(rows: list[Any], session: Any) -> list[dict[str, Any]]:
+    """Each listed dialog with its actual latest message (role, start of its text, time)."""
+    latest: dict[int, Any] = {}
+    if rows:
+        ids = [row.id for row in rows]
+        newest = (
+            sa.select(Dialog.id.label("dialog_id"), _latest_message_id().label("message_id"))
+            .where(Dialog.id.in_(ids))
+            .subquery()
+        )
+        for message in session.execute(
+            sa.select(
+                Message.dialog_id,
+                Message.role,
+                sa.func.substr(Message.content, 1, PREVIEW_CHARS).label("preview"),
+                Message.status,
+                Message.created_at,
+            ).join(newest, newest.c.message_id == Message.id)
+        ):
+            latest[message.dialog_id] = message
+    return [_shape(row, latest.get(row.id)) for row in rows]
+
+
+def _shape(row: Any, message: Any) -> dict[str, Any]:
+    user = None
+    if row.user_id is not None:
+        user = {
+            "user_id": row.user_id,
+            "telegram_id": row.telegram_id,
+            "username": row.username,
+            "first_name": row.first_name,
+            "last_name": row.last_name,
+        }
+    return {
+        "id": row.id,
+        "user": user,
+        "account": row.account,
+        "channel": row.channel,
+        "mode": row.mode,
+        "role": row.role,
+        "started_at": row.started_at,
+        "ended_at": row.ended_at,
+        "message_count": row.message_count,
+        "latest_message": None
+        if message is None
+        else {
+            "role": message.role,
+            "preview": message.preview,
+            "status": message.status,
+            "created_at": message.created_at,
+        },
+    }
+
+
+def recent(
+    window: Window, sort: SortKey, descending: bool, page: int, per_page: int
+) -> dict[str, Any]:
+    with read_session() as session:
+        # The same dialogs as the dashboard's count, which the rollups hold.
+        (counts,) = Figures(session).totals([(window.start, window.end)])
+        ids = session.scalars(
+            _page(window, sort, descending).limit(per_page).offset((page - 1) * per_page)
+        ).all()
+        dialogs = _rows(_listed(session, list(ids)), session)
+    return {"total": counts["dialogs"], "page": page, "per_page": per_page, "dialogs": dialogs}
+
+
+def export(window: Window, sort: SortKey, descending: bool, limit: int) -> Iterator[dict[str, Any]]:
+    """Every dialog of the window in order (at most `limit`), read page by page."""
+    for offset in range(0, limit, EXPORT_PAGE):
+        with read_session() as session:
+            ids = session.scalars(
+                _page(window, sort, descending)
+                .limit(min(EXPORT_PAGE, limit - offset))
+                .offset(offset)
+            ).all()
+            shaped = _rows(_listed(session, list(ids)), session)
+        yield from shaped
+        if len(ids) < EXPORT_PAGE:
+            return
+
+
+def transcript(dialog_id: int) -> dict[str, Any] | None:
+    """A dialog and every message of it, oldest first; None if there is no such dialog."""
+    with read_session() as session:
+        row = session.execute(_dialogs().where(Dialog.id == dialog_id)).first()
+        if row is None:
+            return None
+        messages = session.execute(
+            sa.select(
+                Message.id,
+                Message.role,
+                Message.content,
+                Message.created_at,
+                Message.status,
+                Message.error_code,
+                Message.model,
+                Message.prompt_tokens,
+                Message.completion_tokens,
+                Message.ttft_ms,
+                Message.latency_ms,
+                Message.sql,
+            )
+            .where(Message.dialog_id == dialog_id)
+            .order_by(Message.created_at, Message.id)
+        ).all()
+    shaped = _shape(row, None)
+    del shaped["latest_message"]
+    shaped["messages"] = [dict(message._mapping) for message in messages]
+    return shaped
