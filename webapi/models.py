@@ -148,12 +148,12 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
         sa.Index(
             "ix_dialogs_started_at_listing", "started_at", "message_count", "last_message_at", "id"
         ),
+        # A user's dialogs (the foreign key's cascade), and those of a window (top users).
+        sa.Index("ix_dialogs_user_id_started_at", "user_id", "started_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
     account_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True
     )

@@ -58,6 +58,33 @@ def cover(start: datetime, end: datetime, units: Sequence[int]) -> tuple[list[Sl
     return inner + around, raw
 
 
+def _main_run(start: datetime, end: datetime) -> tuple[list[Slots], list[Range], Slots | None]:
+    """The cover of a range by users' slots and its main run: of the largest unit whose run
+    spans most (MAIN_SHARE) of the range, else the longest run there is."""
+    span = (end - start).total_seconds()
+    for top in range(len(rollups.USER_UNITS), 0, -1):
+        whole, raw = cover(start, end, rollups.USER_UNITS[:top])
+        main = max(whole, key=lambda s: (s.unit, s.last - s.first), default=None)
+        if main is not None and (main.last - main.first) * main.unit >= MAIN_SHARE * span:
+            return whole, raw, main
+    whole, raw = cover(start, end, rollups.USER_UNITS)
+    return whole, raw, max(whole, key=lambda s: (s.last - s.first) * s.unit, default=None)
+
+
+# A run of whole slots that spans this share of a range counts its users alone: rows looked up
+# one by one (the rest) cost several times the rows counted (the run).
+MAIN_SHARE = 0.8
+
+
+def _slots_in(slots: Slots, table: str = "") -> str:
+    """The rollup rows of these slots (integers only, written into the SQL)."""
+    prefix = f"{table}." if table else ""
+    return (
+        f"{prefix}unit = {int(slots.unit)} AND {prefix}slot >= {int(slots.first)}"
+        f" AND {prefix}slot < {int(slots.last)}"
+    )
+
+
 def _at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -96,11 +123,15 @@ class Figures:
         self, ranges: Sequence[Range], by: Sequence[str] = ()
     ) -> list[dict[tuple[Any, ...], Counts]]:
         """For each range, the sums of COUNTERS, grouped by the columns `by` (channel, role)."""
-        slots, parts = [], []
+        parts = []
         keys = ", ".join([*by, *COUNTERS])
         for index, (start, end) in enumerate(ranges):
             whole, raw = cover(start, end, rollups.COUNT_UNITS)
-            slots += [f"({index}, {s.unit}, {s.first}, {s.last})" for s in whole]
+            # One index range scan per piece (a join with a VALUES list of them gets a hash
+            # join over the whole table on PostgreSQL).
+            parts += [
+                f"SELECT {index} AS i, {keys} FROM stats_counts WHERE {_slots_in(s)}" for s in whole
+            ]
             for raw_start, raw_end in raw:
                 unit = rollups.QUARTER_S
                 messages = rollups.count_rows_sql(
@@ -111,18 +142,10 @@ class Figures:
                 )
                 parts.append(f"SELECT {index} AS i, {keys} FROM ({messages}) AS m_rows")
                 parts.append(f"SELECT {index} AS i, {keys} FROM ({dialogs}) AS d_rows")
-        prefix = ""
-        if slots:
-            prefix = f"WITH slots (i, unit, first, last) AS (VALUES {', '.join(slots)}) "
-            parts.append(
-                f"SELECT s.i AS i, {', '.join(f'c.{key}' for key in [*by, *COUNTERS])}"
-                " FROM slots s JOIN stats_counts c ON c.unit = s.unit"
-                " AND c.slot >= s.first AND c.slot < s.last"
-            )
         group = ", ".join(["i", *by])
         sums = ", ".join(f"SUM({counter})" for counter in COUNTERS)
         union = " UNION ALL ".join(parts)
-        rows = self._run(f"{prefix}SELECT {group}, {sums} FROM ({union}) AS parts GROUP BY {group}")
+        rows = self._run(f"SELECT {group}, {sums} FROM ({union}) AS parts GROUP BY {group}")
         found: list[dict[tuple[Any, ...], Counts]] = [{} for _ in ranges]
         for row in rows:
             key = tuple(row[1 : 1 + len(by)])
@@ -148,36 +171,31 @@ class Figures:
     def active_users(self, ranges: Sequence[Range]) -> list[int]:
         """For each range, how many Telegram users wrote in it.
 
-        Those of its largest whole slots are counted there, each once, at the first of them
-        (the row whose previous slot lies before them); to them come those of the rest of the
-        range (smaller slots, raw edges) who did not write in those largest slots."""
+        Those of its main run of whole slots are counted there, each once, at the first of
+        them (the row whose previous slot lies before them): a plain count. To them come those
+        of the rest of the range (smaller slots, raw edges) who did not write in the main run:
+        a distinct count, each row looked up, so the main run is the one that leaves the least
+        rest, not always the one of the largest unit."""
         mains: list[str] = []
         rests: list[tuple[int, Slots | None, list[Slots], list[Range]]] = []
         for index, (start, end) in enumerate(ranges):
-            whole, raw = cover(start, end, rollups.USER_UNITS)
-            main = max(whole, key=lambda s: (s.unit, s.last - s.first), default=None)
+            whole, raw, main = _main_run(start, end)
             if main is not None:
-                mains.append(f"({index}, {main.unit}, {main.first}, {main.last})")
+                mains.append(
+                    f"SELECT {index} AS i, COUNT(*) AS n FROM stats_users WHERE {_slots_in(main)}"
+                    f" AND (prev_slot IS NULL OR prev_slot < {main.first})"
+                )
             others = [s for s in whole if s is not main]
             if others or raw:
                 rests.append((index, main, others, raw))
         found = [0 for _ in ranges]
         if mains:
-            counted = self._run(
-                f"WITH slots (i, unit, first, last) AS (VALUES {', '.join(mains)})"
-                " SELECT s.i, COUNT(*) FROM slots s JOIN stats_users u ON u.unit = s.unit"
-                " AND u.slot >= s.first AND u.slot < s.last"
-                " WHERE u.prev_slot IS NULL OR u.prev_slot < s.first GROUP BY s.i"
-            )
+            counted = self._run(" UNION ALL ".join(mains))
             for index, count in counted:
                 found[index] += int(count)
         edges = []
         for index, main, others, raw in rests:
-            users = [
-                f"SELECT user_id FROM stats_users WHERE unit = {s.unit}"
-                f" AND slot >= {s.first} AND slot < {s.last}"
-                for s in others
-            ]
+            users = [f"SELECT user_id FROM stats_users WHERE {_slots_in(s)}" for s in others]
             users += [
                 "SELECT user_id FROM ("
                 + rollups.user_rows_sql(
@@ -189,9 +207,8 @@ class Figures:
             outside = ""
             if main is not None:
                 outside = (
-                    " WHERE NOT EXISTS (SELECT 1 FROM stats_users x WHERE x.unit ="
-                    f" {main.unit} AND x.user_id = e.user_id AND x.slot >= {main.first}"
-                    f" AND x.slot < {main.last})"
+                    " WHERE NOT EXISTS (SELECT 1 FROM stats_users x WHERE x.user_id = e.user_id"
+                    f" AND {_slots_in(main, 'x')})"
                 )
             edges.append(
                 f"SELECT {index} AS i, e.user_id AS user_id FROM"
@@ -220,45 +237,65 @@ class Figures:
     # --- percentiles ------------------------------------------------------------------------
 
     def percentiles(
-        self, span: Range, metric: int, ranks: Sequence[float]
-    ) -> tuple[int, list[int | None]]:
-        """The number of delivered answers with a value, and the nearest-rank percentiles."""
-        histogram = self._histogram(span, metric)
-        total = sum(n for _, n in histogram)
-        values: list[int | None] = []
-        for p in ranks:
-            if total == 0:
-                values.append(None)
-                continue
-            rank = max(1, math.ceil(p * total / 100))
-            below = 0
-            for bin_, n in histogram:
-                if below + n >= rank:
-                    values.append(self._value_at(span, metric, bin_, rank - below))
-                    break
-                below += n
-        return total, values
+        self, spans: Sequence[Range], ranks: Sequence[float]
+    ) -> dict[int, list[list[int | None]]]:
+        """For each metric, for each span, the nearest-rank percentiles of the delivered
+        answers (None where there is none)."""
+        histograms = self._histograms(spans)
+        found: dict[int, list[list[int | None]]] = {}
+        for metric in rollups.METRIC_COLUMNS:
+            found[metric] = []
+            for index, span in enumerate(spans):
+                histogram = histograms.get((index, metric), [])
+                total = sum(n for _, n in histogram)
+                values: list[int | None] = []
+                for p in ranks:
+                    if total == 0:
+                        values.append(None)
+                        continue
+                    rank = max(1, math.ceil(p * total / 100))
+                    below = 0
+                    for bin_, n in histogram:
+                        if below + n >= rank:
+                            values.append(self._value_at(span, metric, bin_, rank - below))
+                            break
+                        below += n
+                found[metric].append(values)
+        return found
 
-    def _histogram(self, span: Range, metric: int) -> list[tuple[int, int]]:
-        whole, raw = cover(*span, rollups.LATENCY_UNITS)
-        parts = [
-            f"SELECT bin, n FROM stats_latency WHERE unit = {s.unit} AND metric = {metric}"
-            f" AND slot >= {s.first} AND slot < {s.last}"
-            for s in whole
-        ]
-        for raw_start, raw_end in raw:
-            rows = rollups.histogram_rows_sql(
-                self.dialect,
-                rollups.HOUR_S,
-                metric,
-                self._between("m.created_at", raw_start, raw_end),
-            )
-            parts.append(f"SELECT bin, 1 AS n FROM ({rows}) AS raw_values")
+    def _histograms(self, spans: Sequence[Range]) -> dict[tuple[int, int], list[tuple[int, int]]]:
+        """(span index, metric) → [(bin, count)] in bin order, in one statement."""
+        parts = []
+        for index, span in enumerate(spans):
+            whole, raw = cover(*span, rollups.LATENCY_UNITS)
+            # Every metric by name: the key has it before the slot.
+            parts += [
+                f"SELECT {index} AS i, metric, bin, n FROM stats_latency WHERE metric = {metric}"
+                f" AND {_slots_in(s)}"
+                for s in whole
+                for metric in rollups.METRIC_COLUMNS
+            ]
+            for raw_start, raw_end in raw:
+                for metric in rollups.METRIC_COLUMNS:
+                    rows = rollups.histogram_rows_sql(
+                        self.dialect,
+                        rollups.HOUR_S,
+                        metric,
+                        self._between("m.created_at", raw_start, raw_end),
+                    )
+                    parts.append(
+                        f"SELECT {index} AS i, {metric} AS metric, bin, 1 AS n"
+                        f" FROM ({rows}) AS raw_values"
+                    )
         binned = self._run(
-            f"SELECT bin, SUM(n) FROM ({' UNION ALL '.join(parts)}) AS binned"
-            " GROUP BY bin ORDER BY bin"
+            f"SELECT i, metric, bin, SUM(n) FROM ({' UNION ALL '.join(parts)}) AS binned"
+            " GROUP BY i, metric, bin ORDER BY i, metric, bin"
         )
-        return [(int(bin_), int(n)) for bin_, n in binned if n]
+        found: dict[tuple[int, int], list[tuple[int, int]]] = {}
+        for index, metric, bin_, n in binned:
+            if n:
+                found.setdefault((int(index), int(metric)), []).append((int(bin_), int(n)))
+        return found
 
     def _value_at(self, span: Range, metric: int, bin_: int, rank: int) -> int:
         column = f"m.{rollups.METRIC_COLUMNS[metric]}"
@@ -276,11 +313,7 @@ class Figures:
     def top_users(self, span: Range, limit: int) -> list[dict[str, Any]]:
         """The Telegram users who wrote most in the window: messages, dialogs, last message."""
         whole, raw = cover(*span, rollups.USER_UNITS)
-        parts = [
-            f"SELECT user_id, messages FROM stats_users WHERE unit = {s.unit}"
-            f" AND slot >= {s.first} AND slot < {s.last}"
-            for s in whole
-        ]
+        parts = [f"SELECT user_id, messages FROM stats_users WHERE {_slots_in(s)}" for s in whole]
         for raw_start, raw_end in raw:
             rows = rollups.user_rows_sql(
                 self.dialect, QUARTER_S, self._between("m.created_at", raw_start, raw_end)

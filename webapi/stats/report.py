@@ -75,10 +75,7 @@ def performance(window: Window) -> dict[str, Any]:
     with read_session() as session:
         figures = Figures(session)
         now, before = figures.totals(spans)
-        ranked = {
-            metric: [figures.percentiles(span, metric, PERCENT_RANKS)[1] for span in spans]
-            for metric in rollups.METRIC_COLUMNS
-        }
+        ranked = figures.percentiles(spans, PERCENT_RANKS)
     latency, ttft = ranked[rollups.LATENCY], ranked[rollups.TTFT]
 
     def tokens(counts: Counts) -> int:

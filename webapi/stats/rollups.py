@@ -6,15 +6,15 @@ that no write path can forget it: the conversation service, the sweep of interru
 `forget`, a purge, or SQL typed by hand):
 
 - `stats_counts`: counts per channel and role, per quarter hour, hour and day (UTC);
-- `stats_users`: the Telegram users who wrote in each quarter hour and day;
-- `stats_latency`: per hour and day, histograms of latency and time to first token;
+- `stats_users`: the Telegram users who wrote in each quarter hour, day and week;
+- `stats_latency`: per hour, day and week, histograms of latency and time to first token;
 - `dialogs.message_count`, `dialogs.last_message_at`, `users.first_message_at`.
 
 Each table holds the same figures at several units (its `unit` column, in seconds), so that a
-window is read as a few whole days, the hours and quarter hours around them (quarter hours line
-up with the hours and days of every time zone in use: offsets are whole quarters), and, at its
-very edges, the rows themselves. One definition of what a row contributes (the SQL below) serves
-the triggers, the rebuild and those edges.
+window is read as a few whole weeks or days, the hours and quarter hours around them (quarter
+hours line up with the hours and days of every time zone in use: offsets are whole quarters),
+and, at its very edges, the rows themselves. One definition of what a row contributes (the
+SQL below) serves the triggers, the rebuild and those edges.
 
 Two rules keep the triggers right: a dialog's messages are deleted before the dialog (a dialog
 that still has messages refuses deletion), and a dialog with messages keeps its owner, channel,
@@ -37,9 +37,11 @@ from webapi.models import UTCDateTime
 QUARTER_S = 900
 HOUR_S = 3_600
 DAY_S = 86_400
+WEEK_S = 604_800  # epoch weeks (Thursday to Thursday, UTC): only ever read whole
 COUNT_UNITS = (QUARTER_S, HOUR_S, DAY_S)
-USER_UNITS = (QUARTER_S, DAY_S)
-LATENCY_UNITS = (HOUR_S, DAY_S)
+# Users and histograms have many rows per slot: weeks spare a month's figures most of them.
+USER_UNITS = (QUARTER_S, DAY_S, WEEK_S)
+LATENCY_UNITS = (HOUR_S, DAY_S, WEEK_S)
 LATENCY, TTFT = 0, 1
 METRIC_COLUMNS = {LATENCY: "latency_ms", TTFT: "ttft_ms"}
 

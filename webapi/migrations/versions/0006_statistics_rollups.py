@@ -35,6 +35,8 @@ def upgrade():
         "dialogs", sa.Column("last_message_at", sa.DateTime(timezone=True), nullable=True)
     )
     op.create_index("ix_dialogs_last_message_at", "dialogs", ["last_message_at"])
+    op.create_index("ix_dialogs_user_id_started_at", "dialogs", ["user_id", "started_at"])
+    op.drop_index("ix_dialogs_user_id", table_name="dialogs")
     op.create_index(
         "ix_dialogs_started_at_listing",
         "dialogs",
@@ -108,6 +110,8 @@ def downgrade():
     op.drop_index("ix_messages_answers_created_at", table_name="messages")
     op.drop_index("ix_dialogs_started_at_listing", table_name="dialogs")
     op.drop_index("ix_dialogs_last_message_at", table_name="dialogs")
+    op.create_index("ix_dialogs_user_id", "dialogs", ["user_id"])
+    op.drop_index("ix_dialogs_user_id_started_at", table_name="dialogs")
     with op.batch_alter_table("dialogs", schema=None) as batch_op:
         batch_op.drop_column("last_message_at")
         batch_op.drop_column("message_count")
