@@ -8,17 +8,21 @@
   read while a writer writes); on PostgreSQL a read-only transaction. Both cut a statement that
   runs longer than DATABASE_READ_TIMEOUT_S. DATABASE_READ_URL may point it at a replica;
   `read_session(fresh=True)` reads the primary, for what must see the newest writes.
+- Long reads (the statistics) go through `long_read()`, which keeps them from stalling the
+  other requests of a gevent worker on SQLite.
 """
 
 from __future__ import annotations
 
+import contextvars
 import sqlite3
+import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
@@ -34,6 +38,9 @@ SQLITE_READ_BUSY_TIMEOUT_MS = 5_000
 WRITE_LOCK_TIMEOUT_S = 10.0
 READ_ENGINE_KEY = "aidd.read_engine"
 FRESH_READ_ENGINE_KEY = "aidd.fresh_read_engine"
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 _write_locks: dict[str, threading.Lock] = {}
 _write_locks_guard = threading.Lock()
@@ -287,6 +294,29 @@ def read_session(*, fresh: bool = False) -> Iterator[Session]:
         if _is_timeout(exc):
             raise QueryTimeoutError("the read took longer than DATABASE_READ_TIMEOUT_S") from None
         raise
+
+
+def long_read(run: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call `run` (whose reads may take tens of milliseconds) without stalling this worker.
+
+    A gevent worker switches greenlets only where Python waits: psycopg waits cooperatively,
+    but sqlite3 steps a query in C, and every stream of the worker would stop until it is
+    done. sqlite3 lets go of the GIL while it steps, so on SQLite, under gevent, `run` goes to
+    a native thread of gevent's pool (with this request's context) and the others go on.
+    """
+    engine: Engine = current_app.extensions[READ_ENGINE_KEY]
+    if engine.dialect.name != "sqlite" or not _gevent_patched():
+        return run(*args, **kwargs)
+    from gevent import get_hub  # only a gevent worker gets here
+
+    context = contextvars.copy_context()
+    result: T = get_hub().threadpool.apply(context.run, (run, *args), kwargs)
+    return result
+
+
+def _gevent_patched() -> bool:
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("threading"))
 
 
 def migration_head(directory: str) -> str:

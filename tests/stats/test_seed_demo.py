@@ -29,7 +29,7 @@ from tests.support import (
 )
 from webapi.extensions import db
 from webapi.models import Account, Dialog, Message, User, utcnow
-from webapi.stats.demo import TELEGRAM_ID_BASE, seed_demo_command
+from webapi.stats.demo import SEEDED_TABLES, TELEGRAM_ID_BASE, seed_demo_command
 
 SMALL = ["--users", "40", "--messages", "2000", "--days", "14"]
 LAST_DAY = (utcnow() - timedelta(days=3)).date().isoformat()  # a past day: no now-cut
@@ -265,6 +265,24 @@ def test_the_indexes_and_foreign_keys_set_aside_for_the_load_come_back(
     assert seed(app, *SMALL).exit_code == 0
 
     assert schema(app) == schema(fresh_app)
+
+
+def test_on_postgresql_what_was_loaded_is_vacuumed_and_analyzed(
+    seeded: tuple[Flask, datetime],
+) -> None:
+    app, _ = seeded
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite keeps no visibility map, and plans without statistics here")
+        found = db.session.execute(
+            sa.text(
+                "SELECT relname, last_vacuum IS NOT NULL, last_analyze IS NOT NULL"
+                " FROM pg_stat_user_tables WHERE relname IN :tables"
+            ).bindparams(sa.bindparam("tables", expanding=True)),
+            {"tables": list(SEEDED_TABLES)},
+        ).all()
+
+    assert sorted(found) == sorted((table, True, True) for table in SEEDED_TABLES)
 
 
 def test_the_same_arguments_give_the_same_rows_and_another_seed_others(

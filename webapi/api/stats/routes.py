@@ -24,6 +24,7 @@ from webapi.api.stats.schemas import (
     TranscriptOut,
     WindowQuery,
 )
+from webapi.database import long_read
 from webapi.errors import ApiError, ErrorCode, ErrorResponse
 from webapi.models import utcnow
 from webapi.stats import dialogs, report
@@ -46,20 +47,20 @@ def _json(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
 @bp.get("/overview", responses={200: OverviewOut})
 def overview(query: WindowQuery) -> dict[str, Any]:
     """KPI cards: dialogs, messages, active and new users, messages per dialog."""
-    return _json(OverviewOut, report.overview(_window(query)))
+    return _json(OverviewOut, long_read(report.overview, _window(query)))
 
 
 @bp.get("/performance", responses={200: PerformanceOut})
 def performance(query: WindowQuery) -> dict[str, Any]:
     """Latency and time to first token (p50, p95), tokens, answers and the error rate."""
-    return _json(PerformanceOut, report.performance(_window(query)))
+    return _json(PerformanceOut, long_read(report.performance, _window(query)))
 
 
 @bp.get("/activity", responses={200: ActivityOut})
 def activity(query: ExportQuery) -> dict[str, Any] | Response:
     """User messages, delivered answers and active users per hour, day or week (by the
     window's length), in the window's time zone; empty buckets are zeros."""
-    found = report.activity(_window(query))
+    found = long_read(report.activity, _window(query))
     if query.format == "csv":
         header = ("start", "user_messages", "assistant_messages", "active_users")
         rows = ([point[key] for key in header] for point in found["series"])
@@ -70,7 +71,7 @@ def activity(query: ExportQuery) -> dict[str, Any] | Response:
 @bp.get("/top-users", responses={200: TopUsersOut})
 def top_users(query: TopUsersQuery) -> dict[str, Any] | Response:
     """The Telegram users who wrote most in the window (ties: the lower user id first)."""
-    found = report.top_users(_window(query), query.limit)
+    found = long_read(report.top_users, _window(query), query.limit)
     if query.format == "csv":
         header = (
             "user_id",
@@ -109,7 +110,7 @@ def recent_dialogs(query: DialogsQuery) -> dict[str, Any] | Response:
         )
         listed = dialogs.export(window, query.sort, descending, EXPORT_LIMIT)
         return csv_response("dialogs", header, (_dialog_cells(row) for row in listed))
-    found = dialogs.recent(window, query.sort, descending, query.page, query.per_page)
+    found = long_read(dialogs.recent, window, query.sort, descending, query.page, query.per_page)
     return _json(DialogsOut, {"window": report.window_info(window), **found})
 
 
@@ -135,13 +136,13 @@ def _dialog_cells(row: dict[str, Any]) -> list[Any]:
 @bp.get("/breakdown", responses={200: BreakdownOut})
 def breakdown(query: WindowQuery) -> dict[str, Any]:
     """Dialogs and messages by channel (Telegram, web) and by role."""
-    return _json(BreakdownOut, report.breakdown(_window(query)))
+    return _json(BreakdownOut, long_read(report.breakdown, _window(query)))
 
 
 @bp.get("/dialogs/<int:dialog_id>", responses={200: TranscriptOut, 404: ErrorResponse})
 def transcript(path: DialogPath) -> dict[str, Any]:
     """Any dialog with all its messages, oldest first."""
-    found = dialogs.transcript(path.dialog_id)
+    found = long_read(dialogs.transcript, path.dialog_id)
     if found is None:
         raise ApiError(404, ErrorCode.NOT_FOUND, "There is no such dialog.")
     return _json(TranscriptOut, found)
