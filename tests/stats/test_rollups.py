@@ -6,6 +6,7 @@ latency bins agree in Python and in SQL."""
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeAlias
@@ -226,6 +227,44 @@ def test_the_comparison_sees_a_wrong_rollup(app: Flask) -> None:
 def test_the_triggers_are_installed(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as connection:
         assert rollups.installed(connection) == TRIGGERS
+
+
+# A row's columns as the triggers read them (NEW.x, OLD.x): any value of the right kind.
+SAMPLE_ROW = {
+    "created_at": "'2026-11-10 09:00:00.000000'",
+    "started_at": "'2026-11-10 09:00:00.000000'",
+    "role": "'assistant'",
+    "status": "'ok'",
+    "error_code": "NULL",
+    "channel": "'telegram'",
+}
+ROW_COLUMN = re.compile(r"\b(?:NEW|OLD)\.(\w+)")
+
+
+def test_every_trigger_statement_finds_its_rows_by_key(sqlite_app: Flask) -> None:
+    """A statement that reads a whole table, or all of one unit, costs a write time that grows
+    with the data (a second per answer at a million messages): each must go by index to the
+    few rows it touches. SQLite plans by the indexes alone here (no statistics), as at scale."""
+    with sqlite_app.app_context(), db.engine.connect() as connection:
+        bodies = connection.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger'"
+        ).all()
+        steps = []
+        for name, body in bodies:
+            for statement in body.split(" BEGIN ", 1)[1].rsplit(" END", 1)[0].split(";"):
+                if not statement.strip() or "RAISE(" in statement:
+                    continue
+                sql = ROW_COLUMN.sub(lambda m: SAMPLE_ROW.get(m.group(1), "1"), statement)
+                plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()
+                steps += [(name, row[3]) for row in plan]
+
+    assert len({name for name, _ in steps}) == 5, "every trigger that writes was read"
+    slow = [
+        (name, step)
+        for name, step in steps
+        if (step.startswith("SCAN") and step != "SCAN CONSTANT ROW") or "(unit=?)" in step
+    ]
+    assert slow == []
 
 
 def plant_before_rollups(connection: sa.Connection) -> dict[str, int]:

@@ -174,10 +174,12 @@ def _counted(dialect: str, r: str, sign: str) -> list[str]:
                 f" WHERE {r}.role = 'assistant' AND {r}.status = 'ok' AND {r}.{column} IS NOT NULL"
                 f" {_add_to('stats_latency', ('unit', 'slot', 'metric', 'bin'), ('n',))}"
             )
-        if sign != "1":
-            statements.append(
-                f"DELETE FROM stats_latency WHERE unit = {unit} AND slot = {slot} AND n <= 0"
-            )
+            if sign != "1":
+                # The one bin taken from, by its whole key (a row without the value has none).
+                statements.append(
+                    f"DELETE FROM stats_latency WHERE unit = {unit} AND metric = {metric}"
+                    f" AND slot = {slot} AND bin = {bin_sql(f'{r}.{column}')} AND n <= 0"
+                )
     return statements
 
 
