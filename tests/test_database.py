@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -16,7 +18,14 @@ from flask import Flask
 
 from tests.doubles.fake_llm import FakeLLM
 from tests.support import BotAPI, dispose_app, make_app, make_settings, serve
-from webapi.database import QueryTimeoutError, read_session, resolve_sqlite_url
+from webapi.database import (
+    POOL_OPTIONS,
+    READ_ENGINE_KEY,
+    QueryTimeoutError,
+    read_session,
+    resolve_sqlite_url,
+    write_session,
+)
 from webapi.extensions import db
 from webapi.models import User
 
@@ -95,6 +104,30 @@ def test_the_read_engine_cannot_write(app: Flask) -> None:
                 telegram_id=1, first_seen_at=sa.func.now(), last_seen_at=sa.func.now()
             )
         )
+
+
+def test_a_burst_of_transactions_keeps_its_connections(app: Flask) -> None:
+    """More transactions at once than the pool holds wait for a connection instead of opening
+    one each (closed again on return): on SQLite a new connection parses the whole schema."""
+    with app.app_context():
+        engines = {"write": db.engine, "read": app.extensions[READ_ENGINE_KEY]}
+    opened: Counter[str] = Counter()
+    for name, engine in engines.items():
+        sa.event.listen(engine, "connect", lambda *_, name=name: opened.update([name]))
+
+    def transactions(_: int) -> None:
+        with app.app_context():
+            for _ in range(5):
+                with write_session() as session:
+                    session.execute(sa.text("SELECT 1"))
+                with read_session() as session:
+                    session.execute(sa.text("SELECT 1"))
+
+    with ThreadPoolExecutor(max_workers=2 * POOL_OPTIONS["pool_size"]) as pool:
+        list(pool.map(transactions, range(60)))
+
+    assert 0 < opened["write"] <= POOL_OPTIONS["pool_size"], opened
+    assert 0 < opened["read"] <= POOL_OPTIONS["pool_size"], opened
 
 
 SLOW_QUERIES = {

@@ -85,7 +85,8 @@ def resolve_sqlite_url(database_url: str, working_dir: Path) -> str:
 # Per serving process, as many connections as SQLAlchemy's default allows (5 + 10 overflow),
 # but all of them kept: overflow connections are closed on return, so bursts of answers
 # (hundreds of streams, two short transactions each) opened and closed connections
-# continuously, a connect per transaction for both sides.
+# continuously, a connect per transaction for both sides. On SQLite a new connection also
+# parses the whole schema, the statistics' triggers included, before its first statement.
 POOL_OPTIONS: dict[str, Any] = {"pool_size": 15, "max_overflow": 0}
 
 
@@ -94,8 +95,13 @@ def write_engine_options(database_url: str) -> dict[str, Any]:
     # No pre-ping: a round trip per checkout costs every request; a dropped connection is
     # invalidated when it fails, and the pool opens a new one.
     if make_url(database_url).get_backend_name() == "sqlite":
-        return {"connect_args": {"factory": _SQLiteConnection}}
+        return {"connect_args": {"factory": _SQLiteConnection}, **_sqlite_pool(database_url)}
     return dict(POOL_OPTIONS)
+
+
+def _sqlite_pool(database_url: str) -> dict[str, Any]:
+    # An in-memory database lives in its one connection (SQLAlchemy's own pool for it).
+    return dict(POOL_OPTIONS) if sqlite_path(database_url) is not None else {}
 
 
 # --- the primary: SQLite write transactions ---------------------------------------------------
@@ -209,7 +215,7 @@ def create_read_engine(database_url: str, timeout_s: float) -> Engine:
             " -c jit=off -c max_parallel_workers_per_gather=0"
         )
         return sa.create_engine(url, connect_args={"options": options}, **POOL_OPTIONS)
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(url, **_sqlite_pool(database_url))
     if engine.dialect.name == "sqlite":
         _configure_sqlite_reads(engine, timeout_s)
     return engine

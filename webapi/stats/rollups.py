@@ -144,7 +144,7 @@ _INSERT_COUNTS = f"INSERT INTO stats_counts ({', '.join(_COUNT_KEYS + COUNTERS)}
 _ADD_COUNTS = _add_to("stats_counts", _COUNT_KEYS, COUNTERS)
 
 
-def slot_sql(dialect: str, column: str, unit: int) -> str:
+def slot_sql(dialect: str, column: str, unit: int | str) -> str:
     """The unit-long slot of a timestamp column: whole units since 1970."""
     return f"{epoch_sql(dialect, column)} / {unit}"
 
@@ -157,30 +157,82 @@ def _message_statements(dialect: str, r: str, sign: str) -> list[str]:
     return statements
 
 
+def _table(alias: str, names: tuple[str, ...], rows: list[tuple[object, ...]]) -> str:
+    """Rows written out as a derived table (alike on both databases, unlike VALUES)."""
+    selects = (
+        "SELECT " + ", ".join(f"{value} AS {name}" for value, name in zip(row, names, strict=True))
+        for row in rows
+    )
+    return f"({' UNION ALL '.join(selects)}) AS {alias}"
+
+
+def _units(units: tuple[int, ...]) -> str:
+    """The units as table `u`, column `unit`: one statement writes the row of every unit."""
+    return _table("u", ("unit",), [(unit,) for unit in units])
+
+
+def _only_if(dialect: str, condition: str, statements: list[str]) -> list[str]:
+    """Statements that do something only for some rows: on PostgreSQL skipped as a block for the
+    others (each statement of a trigger function costs tens of microseconds, even one that
+    finds nothing); on SQLite each statement's own WHERE says it, at no cost worth a branch."""
+    if dialect == "sqlite":
+        return statements
+    return [f"IF {condition} THEN {'; '.join(statements)}; END IF"]
+
+
 def _counted(dialect: str, r: str, sign: str) -> list[str]:
     """The counts and histograms: all that a message's status changes."""
+    return [_counts(dialect, r, message_counters(r, sign)), *_histograms(dialect, r, sign)]
+
+
+def _counts(dialect: str, r: str, counters: list[str]) -> str:
+    """Add `counters` (SQL, one per COUNTERS) to the count rows of row `r`'s slots."""
+    return (
+        f"{_INSERT_COUNTS} SELECT u.unit, {slot_sql(dialect, f'{r}.created_at', 'u.unit')},"
+        f" d.channel, d.role, {', '.join(counters)}"
+        f" FROM dialogs d, {_units(COUNT_UNITS)} WHERE d.id = {r}.dialog_id {_ADD_COUNTS}"
+    )
+
+
+def _histograms(dialect: str, r: str, sign: str) -> list[str]:
+    """A delivered answer's latency and time to first token, in or out of their bins."""
+    answer = f"{r}.role = 'assistant' AND {r}.status = 'ok'"
+    values = _table(
+        "v", ("metric", "value"), [(m, f"{r}.{column}") for m, column in METRIC_COLUMNS.items()]
+    )
     statements = [
-        f"{_INSERT_COUNTS} SELECT {unit}, {slot_sql(dialect, f'{r}.created_at', unit)},"
-        f" d.channel, d.role, {', '.join(message_counters(r, sign))}"
-        f" FROM dialogs d WHERE d.id = {r}.dialog_id {_ADD_COUNTS}"
-        for unit in COUNT_UNITS
+        "INSERT INTO stats_latency (unit, slot, metric, bin, n)"
+        f" SELECT u.unit, {slot_sql(dialect, f'{r}.created_at', 'u.unit')}, v.metric,"
+        f" {bin_sql('v.value')}, {sign} FROM {_units(LATENCY_UNITS)}, {values}"
+        f" WHERE {answer} AND v.value IS NOT NULL"
+        f" {_add_to('stats_latency', ('unit', 'slot', 'metric', 'bin'), ('n',))}"
     ]
-    for unit in LATENCY_UNITS:
-        slot = slot_sql(dialect, f"{r}.created_at", unit)
-        for metric, column in METRIC_COLUMNS.items():
-            statements.append(
-                "INSERT INTO stats_latency (unit, slot, metric, bin, n)"
-                f" SELECT {unit}, {slot}, {metric}, {bin_sql(f'{r}.{column}')}, {sign}"
-                f" WHERE {r}.role = 'assistant' AND {r}.status = 'ok' AND {r}.{column} IS NOT NULL"
-                f" {_add_to('stats_latency', ('unit', 'slot', 'metric', 'bin'), ('n',))}"
-            )
-            if sign != "1":
+    if sign != "1":
+        for unit in LATENCY_UNITS:
+            slot = slot_sql(dialect, f"{r}.created_at", unit)
+            for metric, column in METRIC_COLUMNS.items():
                 # The one bin taken from, by its whole key (a row without the value has none).
                 statements.append(
                     f"DELETE FROM stats_latency WHERE unit = {unit} AND metric = {metric}"
                     f" AND slot = {slot} AND bin = {bin_sql(f'{r}.{column}')} AND n <= 0"
                 )
-    return statements
+    return _only_if(dialect, answer, statements)
+
+
+def _settled(dialect: str) -> list[str]:
+    """A message whose status (or code) alone changed: its counts move by the difference, in
+    one statement (slot, dialog and figures are the same), its histograms out and in."""
+    moved = [
+        f"({new}) - ({old})"
+        for new, old in zip(message_counters("NEW"), message_counters("OLD"), strict=True)
+    ]
+    return [
+        _counts(dialect, "NEW", moved),
+        *_histograms(dialect, "OLD", "-1"),
+        *_histograms(dialect, "NEW", "1"),
+        # A question counts as a user message whatever its status: its rows stay.
+        *_only_if(dialect, "OLD.role <> 'user'", _drop_empty_counts(dialect, "OLD", "created_at")),
+    ]
 
 
 def _drop_empty_counts(dialect: str, r: str, column: str) -> list[str]:
@@ -197,7 +249,14 @@ def _placed(dialect: str, r: str, sign: str) -> list[str]:
     """Who wrote when, the dialog's count and latest message, the user's first message."""
     owner = f"(SELECT user_id FROM dialogs WHERE id = {r}.dialog_id)"
     question = f"{r}.role = 'user'"
-    statements = []
+    written = [
+        "INSERT INTO stats_users (unit, slot, user_id, messages)"
+        f" SELECT u.unit, {slot_sql(dialect, f'{r}.created_at', 'u.unit')}, d.user_id, {sign}"
+        f" FROM dialogs d, {_units(USER_UNITS)}"
+        f" WHERE d.id = {r}.dialog_id AND d.user_id IS NOT NULL AND {question}"
+        f" {_add_to('stats_users', ('unit', 'slot', 'user_id'), ('messages',))}"
+    ]
+    linked: list[str] = []
     for unit in USER_UNITS:
         slot = slot_sql(dialect, f"{r}.created_at", unit)
         # The next slot the user wrote in: it follows this one now (or what preceded it).
@@ -206,32 +265,41 @@ def _placed(dialect: str, r: str, sign: str) -> list[str]:
             f" FROM stats_users n WHERE n.unit = {unit} AND n.user_id = {owner}"
             f" AND n.slot > {slot})"
         )
-        statements.append(
-            "INSERT INTO stats_users (unit, slot, user_id, messages)"
-            f" SELECT {unit}, {slot}, d.user_id, {sign} FROM dialogs d"
-            f" WHERE d.id = {r}.dialog_id AND d.user_id IS NOT NULL AND {question}"
-            f" {_add_to('stats_users', ('unit', 'slot', 'user_id'), ('messages',))}"
-        )
         if sign == "1":
-            statements += [
+            linked += [
                 f"UPDATE stats_users SET prev_slot = ({_PREVIOUS_SLOT}) WHERE unit = {unit}"
                 f" AND slot = {slot} AND user_id = {owner} AND {question} AND messages = 1",
                 f"UPDATE stats_users SET prev_slot = {slot} WHERE {next_row}",
             ]
         else:
-            statements += [
+            linked += [
                 f"DELETE FROM stats_users WHERE unit = {unit} AND slot = {slot}"
                 f" AND user_id = {owner} AND messages <= 0",
                 f"UPDATE stats_users SET prev_slot = ({_PREVIOUS_SLOT}) WHERE {next_row}",
             ]
+    first = (
+        f"UPDATE users SET first_message_at = {r}.created_at WHERE id = {owner} AND {question}"
+        f" AND (first_message_at IS NULL OR first_message_at > {r}.created_at)"
+        if sign == "1"
+        else f"UPDATE users SET first_message_at = ({_FIRST_MESSAGE_OF_USER})"
+        f" WHERE id = {owner} AND {question} AND first_message_at = {r}.created_at"
+    )
+    if sign == "1":
+        # Only a user's first message in a quarter hour can be first in its day or week: the
+        # links between their slots change only then.
+        quarter = slot_sql(dialect, f"{r}.created_at", QUARTER_S)
+        linked = _only_if(
+            dialect,
+            f"EXISTS (SELECT 1 FROM stats_users WHERE unit = {QUARTER_S} AND slot = {quarter}"
+            f" AND user_id = {owner} AND messages = 1)",
+            linked,
+        )
+    statements = _only_if(dialect, question, [*written, *linked, first])
     if sign == "1":
         statements += [
             "UPDATE dialogs SET message_count = message_count + 1, last_message_at = CASE"
             f" WHEN last_message_at IS NULL OR last_message_at < {r}.created_at"
             f" THEN {r}.created_at ELSE last_message_at END WHERE id = {r}.dialog_id",
-            f"UPDATE users SET first_message_at = {r}.created_at WHERE id = {owner}"
-            f" AND {question}"
-            f" AND (first_message_at IS NULL OR first_message_at > {r}.created_at)",
         ]
     else:
         statements += [
@@ -239,8 +307,6 @@ def _placed(dialect: str, r: str, sign: str) -> list[str]:
             f" WHEN last_message_at > {r}.created_at THEN last_message_at"
             f" ELSE (SELECT MAX(created_at) FROM messages WHERE dialog_id = {r}.dialog_id) END"
             f" WHERE id = {r}.dialog_id",
-            f"UPDATE users SET first_message_at = ({_FIRST_MESSAGE_OF_USER})"
-            f" WHERE id = {owner} AND {question} AND first_message_at = {r}.created_at",
         ]
     return statements
 
@@ -248,11 +314,12 @@ def _placed(dialect: str, r: str, sign: str) -> list[str]:
 def _dialog_statements(dialect: str, r: str, sign: str) -> list[str]:
     """A dialog counts at its start once it has a message (sign 1), and no more without (-1)."""
     counters = ", ".join(dialog_counters(sign))
+    slot = slot_sql(dialect, f"{r}.started_at", "u.unit")
     return [
-        f"{_INSERT_COUNTS} VALUES ({unit}, {slot_sql(dialect, f'{r}.started_at', unit)},"
-        f" {r}.channel, {r}.role, {counters}) {_ADD_COUNTS}"
-        for unit in COUNT_UNITS
-    ] + _drop_empty_counts(dialect, r, "started_at")
+        f"{_INSERT_COUNTS} SELECT u.unit, {slot}, {r}.channel, {r}.role, {counters}"
+        f" FROM {_units(COUNT_UNITS)} WHERE TRUE {_ADD_COUNTS}",
+        *_drop_empty_counts(dialect, r, "started_at"),
+    ]
 
 
 _PREVIOUS_SLOT = (
@@ -313,12 +380,7 @@ def _sqlite_ddl() -> list[str]:
             *_message_statements("sqlite", "OLD", "-1"), *_message_statements("sqlite", "NEW", "1")
         ),
         f"CREATE TRIGGER stats_message_settled AFTER UPDATE OF status, error_code ON messages"
-        f" WHEN NOT ({moved}) AND ({settled}) "
-        + body(
-            *_counted("sqlite", "OLD", "-1"),
-            *_counted("sqlite", "NEW", "1"),
-            *_drop_empty_counts("sqlite", "OLD", "created_at"),
-        ),
+        f" WHEN NOT ({moved}) AND ({settled}) " + body(*_settled("sqlite")),
         "CREATE TRIGGER stats_dialog_counted AFTER UPDATE OF message_count ON dialogs"
         " WHEN (OLD.message_count > 0) <> (NEW.message_count > 0) "
         + body(
@@ -366,12 +428,7 @@ def _postgres_ddl() -> list[str]:
             *_message_statements("postgresql", "NEW", "1"),
         ),
         trigger("stats_message_moved", "AFTER UPDATE", "messages", moved),
-        function(
-            "stats_message_settled",
-            *_counted("postgresql", "OLD", "-1"),
-            *_counted("postgresql", "NEW", "1"),
-            *_drop_empty_counts("postgresql", "OLD", "created_at"),
-        ),
+        function("stats_message_settled", *_settled("postgresql")),
         trigger(
             "stats_message_settled",
             "AFTER UPDATE OF status, error_code",
