@@ -21,7 +21,9 @@ and 7.3 ms of server CPU per answer (trials 5.5-6.9 and 5.5-8.3 ms), 0.6 and 0.8
 client. The machine is shared and its speed drifts: two other runs that day, in which the
 client itself took 0.8 ms an answer, gave 8.6-8.7 ms on SQLite and 7.2-7.7 ms on PostgreSQL.
 
-Statistics (tests/bench/stats.py): on each database and at each size of seed-demo data
+Statistics: what keeping them exact costs each answer (tests/bench/write_cost.py: the database's
+CPU for one answer's three writes, with the statistics' triggers and without); then
+(tests/bench/stats.py), on each database and at each size of seed-demo data
 (--stats-sizes messages, default 100000,1000000; users = messages / 100, 90 days) the time
 seed-demo took, then each dashboard endpoint's latency per period and a whole dashboard load's
 (its six blocks at once), p95 and median of --stats-requests each (default 30), idle and while
@@ -48,7 +50,7 @@ import httpx
 import openai
 import sqlalchemy as sa
 
-from tests.bench import bot, stats
+from tests.bench import bot, stats, write_cost
 from tests.bench.cpu import process_tree_cpu_s
 from tests.bench.stats import percentile
 from tests.support import (
@@ -338,6 +340,7 @@ def main() -> None:
             if args.bot_users:
                 bot_row = bot.measure(llm_url, lambda: llm_stats(llm_url)["cpu_s"], Path(tmp), args)
         if args.stats:
+            write_costs = write_cost.measure_all(Path(tmp))
             stats_runs = stats.measure_all(
                 llm_url, Path(tmp), args.stats_sizes, args.stats_requests
             )
@@ -353,6 +356,8 @@ def main() -> None:
             print()
             bot.print_report(bot_row, *direct, args)
     if args.stats:
+        print()
+        write_cost.print_report(write_costs)
         print()
         stats.print_report(stats_runs, args.stats_requests)
 
