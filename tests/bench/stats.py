@@ -375,8 +375,10 @@ def fresh_database(database: str, admin: sa.Engine, workdir: Path) -> Iterator[s
             leftover.unlink()
 
 
-def measure_all(llm_url: str, workdir: Path, sizes: list[int], rounds: int) -> list[Run]:
-    runs = []
+@contextmanager
+def database_kinds() -> Iterator[tuple[list[str], sa.Engine]]:
+    """The kinds of database to measure (PostgreSQL when TEST_POSTGRES_URL answers), and the
+    engine that makes scratch PostgreSQL databases for fresh_database."""
     admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         kinds = ["sqlite"]
@@ -385,12 +387,18 @@ def measure_all(llm_url: str, workdir: Path, sizes: list[int], rounds: int) -> l
                 kinds.append("postgresql")
         except sa.exc.OperationalError:
             print("postgresql: not reachable at TEST_POSTGRES_URL, statistics not measured")
+        yield kinds, admin
+    finally:
+        admin.dispose()
+
+
+def measure_all(llm_url: str, workdir: Path, sizes: list[int], rounds: int) -> list[Run]:
+    runs = []
+    with database_kinds() as (kinds, admin):
         for database in kinds:
             for messages in sizes:
                 with fresh_database(database, admin, workdir) as url:
                     runs.append(measure(database, url, messages, llm_url, workdir, rounds))
-    finally:
-        admin.dispose()
     return runs
 
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlite3
 import statistics
 import time
-from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Callable
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,9 @@ import psycopg
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from tests.bench import stats
 from tests.bench.cpu import process_tree_cpu_s
-from tests.support import (
-    POSTGRES_ADMIN_URL,
-    flask_cli,
-    scratch_postgres_database,
-    server_environment,
-)
+from tests.support import flask_cli, server_environment
 from webapi.stats import rollups
 
 ANSWERS, TRIALS, CONVERSATIONS = 600, 5, 50
@@ -50,32 +46,10 @@ ANSWER = (
 SETTLE = "UPDATE messages SET status = 'ok' WHERE id = {p}"
 
 
-@contextmanager
-def databases(workdir: Path) -> Iterator[list[tuple[str, str]]]:
-    """A migrated SQLite file and, when TEST_POSTGRES_URL answers, a PostgreSQL database."""
-    found = [("sqlite", f"sqlite:///{workdir / 'write-cost.db'}")]
-    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    try:
-        try:
-            with admin.connect():
-                reachable = True
-        except sa.exc.OperationalError:
-            reachable = False
-        if not reachable:
-            yield _migrated(found)
-            return
-        with scratch_postgres_database(admin) as url:
-            yield _migrated([*found, ("postgresql", url)])
-    finally:
-        admin.dispose()
-
-
-def _migrated(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    for _, url in found:
-        upgraded = flask_cli(server_environment(url, "http://127.0.0.1:9/v1"), "db", "upgrade")
-        if upgraded.returncode != 0:
-            raise RuntimeError(f"flask db upgrade failed:\n{upgraded.stderr}")
-    return found
+def _migrate(url: str) -> None:
+    upgraded = flask_cli(server_environment(url, "http://127.0.0.1:9/v1"), "db", "upgrade")
+    if upgraded.returncode != 0:
+        raise RuntimeError(f"flask db upgrade failed:\n{upgraded.stderr}")
 
 
 def _switch(url: str, on: bool) -> None:
@@ -155,18 +129,19 @@ class _Writer:
 def measure_all(workdir: Path) -> list[tuple[str, float, float]]:
     """(database, ms per answer with the triggers, ms without), medians over TRIALS each."""
     found = []
-    with databases(workdir) as kinds:
-        for database, url in kinds:
-            samples: dict[bool, list[float]] = {True: [], False: []}
-            for trial in range(2 * TRIALS):
-                on = trial % 2 == 1
-                _switch(url, on)
-                with closing(_Writer(url, 10_000 * (trial + 1))) as writer:
-                    samples[on].append(writer.answers(ANSWERS) * MS)
-            _switch(url, True)
-            found.append(
-                (database, statistics.median(samples[True]), statistics.median(samples[False]))
-            )
+    with stats.database_kinds() as (kinds, admin):
+        for database in kinds:
+            with stats.fresh_database(database, admin, workdir) as url:
+                _migrate(url)
+                samples: dict[bool, list[float]] = {True: [], False: []}
+                for trial in range(2 * TRIALS):
+                    on = trial % 2 == 1
+                    _switch(url, on)
+                    with closing(_Writer(url, 10_000 * (trial + 1))) as writer:
+                        samples[on].append(writer.answers(ANSWERS) * MS)
+                found.append(
+                    (database, statistics.median(samples[True]), statistics.median(samples[False]))
+                )
     return found
 
 

@@ -267,13 +267,13 @@ def test_the_indexes_and_foreign_keys_set_aside_for_the_load_come_back(
     assert schema(app) == schema(fresh_app)
 
 
+# SQLite keeps no visibility map, and plans without statistics here.
+@pytest.mark.parametrize("seeded", ["postgresql"], indirect=True)
 def test_on_postgresql_what_was_loaded_is_vacuumed_and_analyzed(
     seeded: tuple[Flask, datetime],
 ) -> None:
     app, _ = seeded
     with app.app_context():
-        if db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite keeps no visibility map, and plans without statistics here")
         found = db.session.execute(
             sa.text(
                 "SELECT relname, last_vacuum IS NOT NULL, last_analyze IS NOT NULL"
