@@ -148,8 +148,9 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
         sa.Index(
             "ix_dialogs_started_at_listing", "started_at", "message_count", "last_message_at", "id"
         ),
-        # A user's dialogs (the foreign key's cascade), and those of a window (top users).
-        sa.Index("ix_dialogs_user_id_started_at", "user_id", "started_at"),
+        # A user's dialogs (the foreign key's cascade), and those of a window that have a
+        # message (top users), counted from the index alone.
+        sa.Index("ix_dialogs_user_id_started_at_count", "user_id", "started_at", "message_count"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

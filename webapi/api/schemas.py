@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import copy
+import functools
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 
 def _storable(value: str) -> str:
@@ -34,3 +36,21 @@ TelegramChatId = Annotated[int, Field(ge=-(2**52), le=2**52, description="Telegr
 # Printable ASCII, no spaces: keys are identifiers, compared byte for byte.
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$")]
 LanguageCode = Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z0-9-]*$")]
+
+
+class QueryModel(BaseModel):
+    """A query string's model. flask-openapi3 asks for its JSON schema on every request (to
+    tell lists from single values), and pydantic builds it anew each time (a millisecond and
+    more); a class's schema never changes, so it is built once per set of arguments."""
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        # A copy: callers may change what they get.
+        return copy.deepcopy(_json_schema(cls, args, tuple(sorted(kwargs.items()))))
+
+
+@functools.cache
+def _json_schema(
+    model: type[QueryModel], args: tuple[Any, ...], kwargs: tuple[tuple[str, Any], ...]
+) -> dict[str, Any]:
+    return super(QueryModel, model).model_json_schema(*args, **dict(kwargs))

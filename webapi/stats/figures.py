@@ -189,10 +189,6 @@ class Figures:
             if others or raw:
                 rests.append((index, main, others, raw))
         found = [0 for _ in ranges]
-        if mains:
-            counted = self._run(" UNION ALL ".join(mains))
-            for index, count in counted:
-                found[index] += int(count)
         edges = []
         for index, main, others, raw in rests:
             users = [f"SELECT user_id FROM stats_users WHERE {_slots_in(s)}" for s in others]
@@ -215,52 +211,62 @@ class Figures:
                 f" ({' UNION ALL '.join(users)}) AS e{outside}"
             )
         if edges:
-            counted = self._run(
-                f"SELECT i, COUNT(DISTINCT user_id) FROM ({' UNION ALL '.join(edges)}) AS e"
-                " GROUP BY i"
+            mains.append(
+                f"SELECT i, COUNT(DISTINCT user_id) AS n FROM ({' UNION ALL '.join(edges)})"
+                " AS edges GROUP BY i"
             )
-            for index, count in counted:
+        if mains:
+            for index, count in self._run(" UNION ALL ".join(mains)):
                 found[index] += int(count)
         return found
 
     def new_users(self, ranges: Sequence[Range]) -> list[int]:
         """For each range, how many Telegram users wrote their first message in it."""
-        return [
-            int(
-                self._run(
-                    f"SELECT COUNT(*) FROM users WHERE {self._between('first_message_at', *span)}"
-                )[0][0]
+        counted = dict(
+            self._run(
+                " UNION ALL ".join(
+                    f"SELECT {index} AS i, COUNT(*) FROM users"
+                    f" WHERE {self._between('first_message_at', *span)}"
+                    for index, span in enumerate(ranges)
+                )
             )
-            for span in ranges
-        ]
+        )
+        return [int(counted.get(index, 0)) for index in range(len(ranges))]
 
     # --- percentiles ------------------------------------------------------------------------
 
     def percentiles(
-        self, spans: Sequence[Range], ranks: Sequence[float]
+        self, spans: Sequence[Range], ranks: Sequence[int]
     ) -> dict[int, list[list[int | None]]]:
-        """For each metric, for each span, the nearest-rank percentiles of the delivered
-        answers (None where there is none)."""
+        """For each metric, for each span, the nearest-rank percentiles (whole percents) of the
+        delivered answers (None where there is none): the bin that holds each rank from the
+        histograms, then every value in one statement."""
         histograms = self._histograms(spans)
         found: dict[int, list[list[int | None]]] = {}
+        located: list[tuple[int, int, int, int, int]] = []
         for metric in rollups.METRIC_COLUMNS:
-            found[metric] = []
-            for index, span in enumerate(spans):
+            found[metric] = [[None] * len(ranks) for _ in spans]
+            for index in range(len(spans)):
                 histogram = histograms.get((index, metric), [])
                 total = sum(n for _, n in histogram)
-                values: list[int | None] = []
-                for p in ranks:
+                for position, p in enumerate(ranks):
                     if total == 0:
-                        values.append(None)
                         continue
-                    rank = max(1, math.ceil(p * total / 100))
+                    rank = max(1, -(-p * total // 100))  # ceil(p·n/100) in integers
                     below = 0
                     for bin_, n in histogram:
                         if below + n >= rank:
-                            values.append(self._value_at(span, metric, bin_, rank - below))
+                            located.append((index, metric, position, bin_, rank - below - 1))
                             break
                         below += n
-                found[metric].append(values)
+        values = [
+            f"SELECT {key} AS k, ({self._value_sql(spans[index], metric, bin_, offset)}) AS v"
+            for key, (index, metric, _, bin_, offset) in enumerate(located)
+        ]
+        if values:
+            for key, value in self._run(" UNION ALL ".join(values)):
+                index, metric, position, _, _ = located[key]
+                found[metric][index][position] = int(value)
         return found
 
     def _histograms(self, spans: Sequence[Range]) -> dict[tuple[int, int], list[tuple[int, int]]]:
@@ -297,16 +303,17 @@ class Figures:
                 found.setdefault((int(index), int(metric)), []).append((int(bin_), int(n)))
         return found
 
-    def _value_at(self, span: Range, metric: int, bin_: int, rank: int) -> int:
+    def _value_sql(self, span: Range, metric: int, bin_: int, offset: int) -> str:
+        """The value at `offset` (from 0) in value order among the span's delivered answers
+        within one bin."""
         column = f"m.{rollups.METRIC_COLUMNS[metric]}"
         low, high = rollups.bin_bounds(bin_)
         above = f"{column} >= {int(low)} AND " if low is not None else ""
-        value = self._run(
+        return (
             f"SELECT {column} FROM messages m WHERE m.role = 'assistant' AND m.status = 'ok'"
             f" AND {above}{column} < {int(high)} AND {self._between('m.created_at', *span)}"
-            f" ORDER BY {column} LIMIT 1 OFFSET {int(rank - 1)}"
-        )[0][0]
-        return int(value)
+            f" ORDER BY {column} LIMIT 1 OFFSET {int(offset)}"
+        )
 
     # --- users and dialogs in a window ------------------------------------------------------
 
@@ -327,53 +334,58 @@ class Figures:
         if not top:
             return []
         ids = [int(user_id) for user_id, _ in top]
-        listed = ", ".join(str(user_id) for user_id in ids)
+        start, end = span
+        first = math.floor(start.timestamp() / QUARTER_S)
+        last = math.floor(end.timestamp() / QUARTER_S)
+        # One correlated statement for all (PostgreSQL plans it once, not once per user):
+        # each user's dialogs in the window, and the last of their whole quarter hours there
+        # before the one the window ends in.
         profiles = {
             row[0]: row[1:]
             for row in self._run(
-                "SELECT id, telegram_id, username, first_name, last_name FROM users"
-                f" WHERE id IN ({listed})"
+                "SELECT u.id, u.telegram_id, u.username, u.first_name, u.last_name,"
+                " (SELECT COUNT(*) FROM dialogs d WHERE d.user_id = u.id"
+                f" AND {self._between('d.started_at', *span)} AND d.message_count > 0),"
+                f" (SELECT MAX(q.slot) FROM stats_users q WHERE q.unit = {QUARTER_S}"
+                f" AND q.user_id = u.id AND q.slot >= {int(first)} AND q.slot < {int(last)})"
+                f" FROM users u WHERE u.id IN ({', '.join(map(str, ids))})"
             )
         }
-        dialogs: dict[int, int] = dict(
-            self._run(
-                f"SELECT user_id, COUNT(*) FROM dialogs d WHERE user_id IN ({listed})"
-                f" AND {self._between('d.started_at', *span)} AND d.message_count > 0"
-                " GROUP BY user_id"
-            )
-        )
+        quarters = {int(row[-1]) for row in profiles.values() if row[-1] is not None}
+        latest = self._last_messages(ids, span, sorted(quarters | {last}))
         return [
             {
                 "user_id": user_id,
-                **dict(zip(_PROFILE, profiles[user_id], strict=True)),
+                **dict(zip(_PROFILE, profiles[user_id][:4], strict=True)),
                 "messages": int(written),
-                "dialogs": int(dialogs.get(user_id, 0)),
-                "last_message_at": self._last_message(user_id, span),
+                "dialogs": int(profiles[user_id][4]),
+                "last_message_at": latest.get(user_id),
             }
             for user_id, written in ((int(u), w) for u, w in top)
         ]
 
-    def _last_message(self, user_id: int, span: Range) -> datetime | None:
-        """The user's last message in the window, in the last of their quarter hours there (or
-        the one before, if the last one's messages all came after the window's end)."""
+    def _last_messages(
+        self, user_ids: Sequence[int], span: Range, quarters: Sequence[int]
+    ) -> dict[int, datetime]:
+        """The users' last messages in the window, read from the given quarter hours only: the
+        one the window ends in and each user's last whole one before it. A user's messages in
+        another's quarter hours are no later than their own last, so they change nothing."""
         start, end = span
-        first = math.floor(start.timestamp() / QUARTER_S)
-        last = math.floor(end.timestamp() / QUARTER_S)
-        quarters = self._run(
-            f"SELECT slot FROM stats_users WHERE unit = {QUARTER_S} AND user_id = {int(user_id)}"
-            f" AND slot >= {int(first)} AND slot <= {int(last)} ORDER BY slot DESC LIMIT 2"
+        pieces = [
+            (max(start, _at(q * QUARTER_S)), min(end, _at((q + 1) * QUARTER_S))) for q in quarters
+        ]
+        within = " OR ".join(
+            f"({self._between('m.created_at', low, high)})" for low, high in pieces if low < high
         )
-        for (q,) in quarters:
-            low, high = max(start, _at(q * QUARTER_S)), min(end, _at((q + 1) * QUARTER_S))
-            latest = self._run(
-                "SELECT MAX(m.created_at) FROM messages m JOIN dialogs d ON d.id = m.dialog_id"
-                f" WHERE {self._between('m.created_at', low, high)} AND m.role = 'user'"
-                # Unary plus: read the quarter hour's messages by time, not the user's all.
-                f" AND +d.user_id = {int(user_id)}"
-            )[0][0]
-            if latest is not None:
-                return as_utc(latest)
-        return None
+        if not within:
+            return {}
+        found = self._run(
+            "SELECT d.user_id, MAX(m.created_at) FROM messages m JOIN dialogs d"
+            f" ON d.id = m.dialog_id WHERE ({within}) AND m.role = 'user'"
+            # Unary plus: read the quarter hours' messages by time, not the users' all.
+            f" AND +d.user_id IN ({', '.join(map(str, user_ids))}) GROUP BY d.user_id"
+        )
+        return {int(user_id): as_utc(moment) for user_id, moment in found}
 
 
 _PROFILE = ("telegram_id", "username", "first_name", "last_name")

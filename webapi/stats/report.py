@@ -21,7 +21,7 @@ from webapi.stats import rollups
 from webapi.stats.figures import Counts, Figures, change_pct, fold
 from webapi.stats.windows import Window
 
-PERCENT_RANKS = (50.0, 95.0)
+PERCENT_RANKS = (50, 95)
 
 
 def window_info(window: Window) -> dict[str, Any]:

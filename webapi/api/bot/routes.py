@@ -15,6 +15,7 @@ from webapi.api.schemas import (
     LanguageCode,
     MessageText,
     Name,
+    QueryModel,
     ShortName,
     TelegramChatId,
     TelegramId,
@@ -94,7 +95,7 @@ class MessageIn(BaseModel):
     )
 
 
-class ChatQuery(BaseModel):
+class ChatQuery(QueryModel):
     chat_id: TelegramChatId | None = Field(default=None, description=CHAT_DOC)
 
 

@@ -7,6 +7,7 @@ from typing import Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from webapi.api.schemas import QueryModel
 from webapi.stats.dialogs import SortKey
 
 WINDOW_DOC = (
@@ -23,7 +24,7 @@ CSV_TOO = cast(
 )
 
 
-class WindowQuery(BaseModel):
+class WindowQuery(QueryModel):
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
 
     period: Literal["day", "week", "month"] | None = Field(default=None, description=WINDOW_DOC)
