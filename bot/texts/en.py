@@ -93,5 +93,10 @@ EN = Texts(
         "answer_in_progress": (
             "I am still answering your previous message. Send this one again once it is answered."
         ),
+        # Insights runs in the web console only; the bot never gets these, but knows them.
+        "insights_unsafe_query": "That query was refused for safety and did not run.",
+        "insights_query_failed": "The query for this question failed. Please rephrase it.",
+        "insights_query_timeout": "The query took too long. Please ask a narrower question.",
+        "insights_unanswerable": "I can't answer that from this data.",
     },
 )

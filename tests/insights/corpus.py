@@ -208,6 +208,16 @@ BENIGN: dict[str, Query] = {
         "SELECT NULLIF(language_code, ''), COUNT(*) FROM users GROUP BY 1"
     ),
     "trailing semicolon and comment": "SELECT COUNT(*) FROM dialogs; -- how many",
+    "local time of day": both(
+        "SELECT strftime('%H', datetime(created_at, '+3 hours')) AS hour, COUNT(*)"
+        " FROM messages GROUP BY hour",
+        "SELECT EXTRACT(HOUR FROM created_at AT TIME ZONE 'Europe/Moscow') AS hour, COUNT(*)"
+        " FROM messages GROUP BY hour",
+    ),
+    "sized casts": (
+        "SELECT CAST(telegram_id AS VARCHAR(20)), CAST(AVG(id) AS DECIMAL(10, 2)) FROM users"
+        " GROUP BY telegram_id LIMIT 3"
+    ),
 }
 
 

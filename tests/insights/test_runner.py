@@ -5,11 +5,8 @@ PostgreSQL role, reads outside the allow-list); the time limit stops a query; ro
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,9 +14,9 @@ import sqlalchemy as sa
 
 from tests.doubles.fake_llm import FakeLLM
 from tests.insights.corpus import ADVERSARIAL, BENIGN, SLOW_BUT_GUARDED
+from tests.insights.support import TIMEOUT_S, Seeded, checksum
 from tests.insights.test_guard import text_for
 from tests.support import dispose_app, make_app, make_settings, scratch_postgres_database
-from webapi.database import sqlite_path
 from webapi.insights.guard import MAX_ROWS, UnsafeQueryError, guard_sql
 from webapi.insights.runner import (
     MAX_CELL_CHARS,
@@ -28,73 +25,6 @@ from webapi.insights.runner import (
     create_insights_engine,
     run_query,
 )
-from webapi.stats.demo import seed_demo_command
-
-TIMEOUT_S = 1.0
-DEMO = ["--users", "25", "--messages", "600", "--days", "10", "--seed", "3"]
-DEMO += ["--until", "2026-11-20"]
-
-
-@dataclass
-class Seeded:
-    dialect: str  # sqlglot's name
-    url: str
-    engine: sa.Engine
-
-
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def seeded(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    fake_llm_server: FakeLLM,
-) -> Iterator[Seeded]:
-    """A migrated database with seed-demo data (demo console accounts included), and the
-    engine Insights queries run on."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('insights') / 'aidd.db'}"
-        yield from _seeded(url, "sqlite", fake_llm_server)
-    else:
-        with scratch_postgres_database(request.getfixturevalue("postgres_admin")) as url:
-            yield from _seeded(url, "postgres", fake_llm_server)
-
-
-def _seeded(url: str, dialect: str, llm: FakeLLM) -> Iterator[Seeded]:
-    app = make_app(make_settings(url, llm.base_url))
-    done = app.test_cli_runner().invoke(seed_demo_command, DEMO)
-    assert done.exit_code == 0, done.output
-    dispose_app(app)
-    engine = create_insights_engine(url, TIMEOUT_S)
-    yield Seeded(dialect, url, engine)
-    engine.dispose()
-
-
-def checksum(url: str) -> str:
-    """Every table's rows and the schema, as one digest."""
-    digest = hashlib.sha256()
-    path = sqlite_path(url)
-    if path is not None:
-        with sqlite3.connect(path) as connection:
-            for line in connection.iterdump():
-                digest.update(line.encode())
-        return digest.hexdigest()
-    engine = sa.create_engine(url)
-    with engine.connect() as connection:
-        schema = connection.execute(
-            sa.text(
-                "SELECT table_name, column_name, data_type FROM information_schema.columns"
-                " WHERE table_schema = 'public' ORDER BY 1, 2"
-            )
-        ).all()
-        digest.update(repr(schema).encode())
-        for table in sorted({row[0] for row in schema}):
-            rows = connection.execute(
-                sa.text(f"SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM \"{table}\" t")
-            ).scalar()
-            digest.update(f"{table}:{rows}".encode())
-        roles = connection.execute(sa.text("SELECT rolname FROM pg_roles ORDER BY 1")).all()
-        digest.update(repr(roles).encode())
-    engine.dispose()
-    return digest.hexdigest()
 
 
 def test_real_analytics_run_on_both_databases(seeded: Seeded) -> None:

@@ -22,3 +22,8 @@ class AnswerErrorCode(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"
     ANSWER_IN_PROGRESS = "answer_in_progress"
+    # Insights (the console's questions about the data)
+    INSIGHTS_UNSAFE_QUERY = "insights_unsafe_query"
+    INSIGHTS_QUERY_FAILED = "insights_query_failed"
+    INSIGHTS_QUERY_TIMEOUT = "insights_query_timeout"
+    INSIGHTS_UNANSWERABLE = "insights_unanswerable"

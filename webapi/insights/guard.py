@@ -52,7 +52,8 @@ _STRUCTURE: set[type[exp.Expr]] = {
     exp.LTE, exp.NullSafeEQ, exp.NullSafeNEQ, exp.Is, exp.In, exp.Between, exp.Like,
     exp.ILike, exp.Escape, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod,
     exp.DPipe, exp.BitwiseAnd, exp.BitwiseOr, exp.BitwiseXor, exp.BitwiseNot, exp.Any,
-    exp.All, exp.Exists, exp.Case, exp.If, exp.Cast, exp.TryCast, exp.Semicolon,
+    exp.All, exp.Exists, exp.Case, exp.If, exp.Cast, exp.TryCast, exp.DataTypeParam,
+    exp.AtTimeZone, exp.RegexpLike, exp.Semicolon,
 }  # fmt: skip
 # Functions sqlglot knows by name: aggregates, windows, conditionals, math, text, dates.
 _FUNCTIONS: set[type[exp.Expr]] = {
@@ -163,9 +164,7 @@ def _check_node(node: exp.Expr, dialect: str) -> None:
         if not isinstance(node.parent, _VAR_PARENTS) or not _is_plain(node.name):
             raise UnsafeQueryError(f"{node.name!r} is not allowed here")
     elif kind is exp.DataType:
-        if node.this not in _TYPES or (
-            node.expressions and node.this is not exp.DataType.Type.DECIMAL
-        ):
+        if node.this not in _TYPES:
             raise UnsafeQueryError(f"a cast to {node.sql()} is not allowed")
     elif kind is exp.Select and not node.expressions:
         raise UnsafeQueryError("a SELECT must name what it selects")
