@@ -151,6 +151,8 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
         # A user's dialogs (the foreign key's cascade), and those of a window that have a
         # message (top users), counted from the index alone.
         sa.Index("ix_dialogs_user_id_started_at_count", "user_id", "started_at", "message_count"),
+        # The window's dialogs by message count, where the window is a large share of all.
+        sa.Index("ix_dialogs_message_count", "message_count", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -18,12 +19,14 @@ from flask.testing import FlaskClient
 
 from tests.doubles.fake_llm import FakeLLM, Reply
 from tests.support import BOT_TOKEN
+from webapi.database import read_session
 from webapi.domain.accounts import create_account
 from webapi.domain.conversation import Completed, Owner
 from webapi.extensions import db
 from webapi.models import Account, Channel, Dialog, Message, User, utcnow
 from webapi.services import services
 from webapi.stats import dialogs as dialog_listing
+from webapi.stats.windows import Window
 
 STATS = "/api/v1/stats"
 WINDOWED = ("overview", "performance", "activity", "top-users", "dialogs", "breakdown")
@@ -476,6 +479,37 @@ def test_dialogs_are_sorted_and_paged_completely(
     assert listed == expected, "pages together: every dialog once, in order"
     overview = console.get(f"{STATS}/overview", query_string=window_until_now(base)).get_json()
     assert overview["dialogs"]["value"] == len(planned), "the listing and the count agree"
+
+
+@pytest.mark.parametrize("order", ["asc", "desc"])
+@pytest.mark.parametrize("sort", ["latest", "messages"])
+def test_both_ways_of_reading_a_page_list_the_same_dialogs(
+    app: Flask, console: FlaskClient, sort: str, order: str
+) -> None:
+    """A page is read from the listing index, or in the sort's own order where that passes
+    over fewer dialogs (a wide window ending now); a narrow past window takes the listing
+    index. Both give the window's dialogs in order."""
+    base = hour_floor(utcnow()) - timedelta(days=3)
+    planned = seed_dialogs(app, base)
+    key = {"latest": lambda d: (d.latest_at, d.id), "messages": lambda d: (d.messages, d.id)}
+    windows = {
+        "wide": (base - timedelta(days=1), utcnow()),
+        "narrow": (base + timedelta(hours=1), base + timedelta(hours=2)),
+    }
+    ways = {}
+    for name, (start, end) in windows.items():
+        inside = [d for d in planned if start <= d.started_at < end]
+        expected = [d.id for d in sorted(inside, key=key[sort], reverse=order == "desc")]
+        query = {"from": start.isoformat(), "to": end.isoformat(), "sort": sort, "order": order}
+        found = console.get(f"{STATS}/dialogs", query_string=query | {"per_page": "100"})
+        assert [row["id"] for row in found.get_json()["dialogs"]] == expected, name
+        with app.app_context(), read_session() as session:
+            window = Window(start, end, ZoneInfo("UTC"))
+            sort_key = dialog_listing.SortKey(sort)
+            ways[name] = dialog_listing._ordered_index(session, window, sort_key, order == "desc")
+    assert ways["wide"], "a wide window ending now reads in the sort's order"
+    # Ascending by latest message always reads in that order (from the window's start on).
+    assert ways["narrow"] is (sort == "latest" and order == "asc")
 
 
 def test_a_page_beyond_the_end_is_empty(app: Flask, console: FlaskClient) -> None:
