@@ -74,54 +74,42 @@ def _dialogs() -> sa.Select[*tuple[Any, ...]]:
 
 
 def _page(session: Session, window: Window, sort: SortKey, descending: bool) -> sa.Select[int]:
-    """The ids of the window's dialogs in order, read from the index that reaches a page
-    soonest: the listing index (started_at, then sorted) reads every dialog of the window;
-    an index in the sort's own order stops at the page, but passes over dialogs outside the
-    window on its way. That one is taken where it passes over fewer than the window holds."""
+    """The ids of the window's dialogs in order. The listing index (started_at, then sorted)
+    reads every dialog of the window; by message count, where the window is a large share of
+    all dialogs, ix_dialogs_message_count reaches a page sooner (in count order, passing over
+    the dialogs outside the window), and is read instead."""
     direction = sa.desc if descending else sa.asc
-    in_order = _ordered_index(session, window, sort, descending)
     started: Started = Dialog.started_at
-    if in_order and session.get_bind().dialect.name == "sqlite":
-        # Unary plus: SQLite may not read the window by start; it reads in the sort's order.
+    if (
+        sort is SortKey.MESSAGES
+        and _large_share(session, window)
+        and session.get_bind().dialect.name == "sqlite"
+    ):
+        # Unary plus: SQLite may not read the window by start; it reads in count order.
         # (PostgreSQL weighs both ways by its statistics, and takes this one where it pays.)
         started = sa.literal_column("+dialogs.started_at", UTCDateTime())
-    page = (
+    return (
         sa.select(Dialog.id)
         .where(_in_window(window, started))
         .order_by(direction(_SORT_COLUMNS[sort]), direction(Dialog.id))
     )
-    if sort is SortKey.LATEST:
-        # Implied by the window (a dialog's messages come after its start); it bounds the scan.
-        page = page.where(Dialog.last_message_at >= window.start)
-    return page
 
 
-def _ordered_index(session: Session, window: Window, sort: SortKey, descending: bool) -> bool:
-    """Whether to read in the sort's order (ix_dialogs_last_message_at,
-    ix_dialogs_message_count): where that passes over fewer dialogs than the window holds."""
-    span = window.end - window.start
-    if sort is SortKey.LATEST:
-        if not descending:
-            # From the window's start on, the dialogs passed over are those started before it
-            # and active since: few.
-            return True
-        newest: datetime | None = session.scalar(sa.select(sa.func.max(Dialog.last_message_at)))
-        # Going back from the newest message, those passed over were active after the window.
-        return newest is None or newest - window.end <= span
-    if sort is SortKey.MESSAGES:
-        oldest: datetime | None = session.scalar(sa.select(sa.func.min(Dialog.started_at)))
-        if oldest is None:
-            return False
-        # In message-count order, the window's dialogs come in the proportion of its share of
-        # all time: a large share reaches a page soon.
-        whole = max(window.end, utcnow()) - oldest
-        return span * MESSAGES_SHARE >= whole
-    return False
+def _large_share(session: Session, window: Window) -> bool:
+    """Whether the window spans 1/MESSAGES_SHARE of all dialogs' time or more: read in count
+    order, about MESSAGES_SHARE dialogs are passed over for each one listed (a row lookup
+    each), against every dialog of the window from the listing index.
+
+    Not for the latest message's order: a dialog's last message may (clocks apart) precede
+    its start, so no bound on it holds the window's dialogs, and a window with less than a
+    page of them would be read to the end of that index."""
+    oldest: datetime | None = session.scalar(sa.select(sa.func.min(Dialog.started_at)))
+    if oldest is None:
+        return False
+    whole = max(window.end, utcnow()) - oldest
+    return (window.end - window.start) * MESSAGES_SHARE >= whole
 
 
-# The window's share of all dialogs' time from which the message-count index pays: 1/8 of the
-# time, 8 dialogs passed over for each one listed (each a row lookup), against every dialog of
-# the window read from the listing index.
 MESSAGES_SHARE = 8
 
 
