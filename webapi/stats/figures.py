@@ -275,12 +275,17 @@ class Figures:
     def _histograms(self, spans: Sequence[Range]) -> dict[tuple[int, int], list[tuple[int, int]]]:
         """(span index, metric) → [(bin, count)] in bin order, in one statement."""
         parts = []
+        # SQLite sums each run of slots by bin first: sorting each part's rows (hundreds to
+        # thousands) costs it a third less than sorting all of them (tens of thousands) at
+        # once. PostgreSQL hashes them, and gains nothing.
+        summed = self.dialect == "sqlite"
+        count, by_bin = ("SUM(n)", " GROUP BY metric, bin") if summed else ("n", "")
         for index, span in enumerate(spans):
             whole, raw = cover(*span, rollups.LATENCY_UNITS)
             # Every metric by name: the key has it before the slot.
             parts += [
-                f"SELECT {index} AS i, metric, bin, n FROM stats_latency WHERE metric = {metric}"
-                f" AND {_slots_in(s)}"
+                f"SELECT {index} AS i, metric, bin, {count} AS n FROM stats_latency"
+                f" WHERE metric = {metric} AND {_slots_in(s)}{by_bin}"
                 for s in whole
                 for metric in rollups.METRIC_COLUMNS
             ]
