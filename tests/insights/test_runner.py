@@ -5,8 +5,11 @@ PostgreSQL role, reads outside the allow-list); the time limit stops a query; ro
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,7 @@ from webapi.insights.runner import (
     QueryFailedError,
     QueryTimedOutError,
     create_insights_engine,
+    json_value,
     run_query,
 )
 
@@ -188,3 +192,26 @@ def test_values_come_back_as_json(seeded: Seeded) -> None:
     assert isinstance(mean, float)
     assert count == 600
     assert empty in (0, False)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Decimal("2.0"), 2),
+        (Decimal("2.5"), 2.5),
+        (Decimal("NaN"), None),
+        (Decimal("Infinity"), None),
+        (float("nan"), None),
+        (float("-inf"), None),
+        (timedelta(minutes=2), 120.0),
+        (datetime(2026, 11, 20, 12, 30, tzinfo=UTC), "2026-11-20T12:30:00+00:00"),
+        (b"abc", "<3 bytes>"),
+        ("x" * (MAX_CELL_CHARS + 5), "x" * MAX_CELL_CHARS),
+        (True, True),
+        (None, None),
+    ],
+)
+def test_every_value_becomes_json(value: object, expected: object) -> None:
+    converted = json_value(value)
+    assert converted == expected
+    json.dumps(converted, allow_nan=False)

@@ -150,7 +150,7 @@ def run_query(engine: Engine, sql: str, max_rows: int = MAX_ROWS) -> QueryResult
         raise QueryFailedError(message) from None
     return QueryResult(
         columns=columns,
-        rows=[[_json_value(value) for value in row] for row in fetched[:max_rows]],
+        rows=[[json_value(value) for value in row] for row in fetched[:max_rows]],
         truncated=len(fetched) > max_rows,
     )
 
@@ -172,12 +172,15 @@ def _database_message(exc: DBAPIError) -> str:
     return text[0][:500] if text else type(exc.orig).__name__
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
+    """A database value as JSON can carry it: text cut, no NaN, times as ISO text."""
     if value is None or isinstance(value, bool | int | str):
         return value[:MAX_CELL_CHARS] if isinstance(value, str) else value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Decimal):
+        if not value.is_finite():
+            return None  # JSON has no NaN
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, datetime | date | clock):
         return value.isoformat()
