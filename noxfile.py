@@ -50,6 +50,16 @@ def bench(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def insights_eval(session: nox.Session) -> None:
+    """Insights' execution accuracy on the golden set, asked of a real LLM (needs LLM_API_KEY).
+
+    The endpoint is webapi's: LLM_BASE_URL (OpenRouter by default), LLM_API_KEY, LLM_MODEL.
+    Without a key it says so and exits 2; `-- --only KEY` asks one question."""
+    install(session, "test")
+    session.run("python", "-m", "tests.insights.eval", *session.posargs)
+
+
+@nox.session(python=PYTHON)
 def try_bot(session: nox.Session) -> None:
     """The bot with no Telegram and no LLM: a short conversation with the fakes, printed."""
     install(session, "test")

@@ -8,12 +8,9 @@ from flask import Flask
 
 from tests.doubles.fake_llm import FakeLLM, Reply
 from tests.support import ROOT, BotAPI
-from webapi.domain.accounts import create_account
-from webapi.domain.conversation import Completed, Owner
 from webapi.domain.roles import parse_role
 from webapi.extensions import db
-from webapi.models import Channel, Dialog, Message, User
-from webapi.services import services
+from webapi.models import Dialog, User
 
 TELEGRAM_ID = 77
 
@@ -120,30 +117,6 @@ def test_status_of_an_unknown_user_is_404(bot_api: BotAPI) -> None:
     response = bot_api.status(123456)
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "user_not_found"
-
-
-def test_console_accounts_converse_through_the_same_service(app: Flask, fake_llm: FakeLLM) -> None:
-    fake_llm.script(Reply("Hi, console."), Reply("Still here."))
-    with app.test_request_context():
-        account_id = create_account("owner", "owner-password", is_admin=False).id
-        owner = Owner(account_id=account_id)
-        conversation = services().conversation
-
-        first = list(conversation.answer(conversation.ask(owner, Channel.WEB, "Hello")))
-        second = list(conversation.answer(conversation.ask(owner, Channel.WEB, "Again")))
-
-        assert isinstance(first[-1], Completed)
-        assert isinstance(second[-1], Completed)
-        assert first[-1].dialog_id == second[-1].dialog_id
-        dialog = db.session.get(Dialog, first[-1].dialog_id)
-        assert dialog is not None
-        assert (dialog.account_id, dialog.user_id, dialog.channel) == (account_id, None, "web")
-        assert db.session.scalar(sa.select(sa.func.count(Message.id))) == 4
-    assert [m["content"] for m in fake_llm.requests[-1]["messages"][1:]] == [
-        "Hello",
-        "Hi, console.",
-        "Again",
-    ]
 
 
 def test_looking_at_status_and_role_opens_no_dialog(app: Flask, bot_api: BotAPI) -> None:

@@ -72,14 +72,22 @@ def test_codes_and_stream_events_are_published_as_named_schemas(sqlite_app: Flas
     assert code_ref == "#/components/schemas/AnswerErrorCode"
     assert schemas["ErrorBody"]["properties"]["code"]["$ref"] == "#/components/schemas/ErrorCode"
 
-    messages = document["paths"]["/api/v1/bot/users/{telegram_id}/messages"]["post"]
-    stream = messages["responses"]["200"]["content"]["text/event-stream"]["schema"]
-    payloads = {
-        variant["properties"]["event"]["const"]: variant["properties"]["data"]["contentSchema"]
-        for variant in stream["oneOf"]
+    def payloads(path: str) -> dict[str, Any]:
+        responses = document["paths"][path]["post"]["responses"]
+        ref = responses["200"]["content"]["text/event-stream"]["schema"]["$ref"]
+        stream = schemas[ref.rsplit("/", 1)[-1]]
+        return {
+            variant["properties"]["event"]["const"]: variant["properties"]["data"]["contentSchema"]
+            for variant in stream["oneOf"]
+        }
+
+    answer_events = (("delta", "DeltaEvent"), ("done", "DoneEvent"), ("error", "ErrorEvent"))
+    assert payloads("/api/v1/bot/users/{telegram_id}/messages") == {
+        name: {"$ref": f"#/components/schemas/{model}"} for name, model in answer_events
     }
-    assert payloads == {
+    insights_events = (("sql", "SqlEvent"), ("rows", "RowsEvent"), ("chart", "ChartEvent"))
+    assert payloads("/api/v1/chat/dialogs/{dialog_id}/messages") == {
         name: {"$ref": f"#/components/schemas/{model}"}
-        for name, model in (("delta", "DeltaEvent"), ("done", "DoneEvent"), ("error", "ErrorEvent"))
+        for name, model in (*answer_events, *insights_events)
     }
     assert {"DeltaEvent", "DoneEvent", "ErrorEvent", "Usage", "Timings"} <= set(schemas)

@@ -17,6 +17,7 @@ from webapi import MIGRATIONS_DIR, cli
 from webapi.api import register_api
 from webapi.api.security import SECURITY_SCHEMES, SESSION_COOKIE_NAME
 from webapi.database import (
+    INSIGHTS_ENGINE_KEY,
     configure_write_engine,
     init_read_engines,
     migration_head,
@@ -27,9 +28,11 @@ from webapi.domain import interruptions
 from webapi.domain.accounts import ensure_first_admin
 from webapi.domain.conversation import ConversationService
 from webapi.domain.llm import LLMClient
-from webapi.domain.rate_limits import LoginLimits
+from webapi.domain.rate_limits import ChatLimit, LoginLimits
 from webapi.errors import ErrorResponse, register_error_handlers, validation_error_response
 from webapi.extensions import db, migrate
+from webapi.insights.answer import InsightsAnswerer
+from webapi.insights.runner import create_insights_engine
 from webapi.services import EXTENSION_KEY, Services
 from webapi.settings import ConfigError, Settings, load_settings
 from webapi.startup import check_startup
@@ -88,11 +91,24 @@ def build_app(config: dict[str, Any] | None = None, settings: Settings | None = 
         timeout_s=settings.LLM_TIMEOUT_S,
         max_attempts=settings.LLM_MAX_ATTEMPTS,
     )
-    conversation = ConversationService(llm, roles, settings.MAX_CONTEXT_MESSAGES)
+    insights_url = settings.INSIGHTS_DATABASE_URL or read_url or write_url
+    try:
+        insights_engine = create_insights_engine(
+            resolve_sqlite_url(insights_url, Path.cwd()), settings.INSIGHTS_TIMEOUT_S
+        )
+    except ValueError as exc:
+        raise ConfigError("INSIGHTS_DATABASE_URL", f"cannot be used: {exc}") from None
+    app.extensions[INSIGHTS_ENGINE_KEY] = insights_engine
+    conversation = ConversationService(
+        llm, roles, settings.MAX_CONTEXT_MESSAGES, InsightsAnswerer(llm, insights_engine)
+    )
+    chat_limit = ChatLimit(settings.CHAT_RATE_LIMIT, settings.RATELIMIT_STORAGE_URI)
     login_limits = LoginLimits(
         settings.LOGIN_RATE_LIMIT, settings.LOGIN_CLIENT_RATE_LIMIT, settings.RATELIMIT_STORAGE_URI
     )
-    app.extensions[EXTENSION_KEY] = Services(settings, roles, llm, conversation, login_limits)
+    app.extensions[EXTENSION_KEY] = Services(
+        settings, roles, llm, conversation, login_limits, chat_limit
+    )
 
     register_error_handlers(app)
     cli.init_app(app)

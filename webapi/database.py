@@ -38,6 +38,7 @@ SQLITE_READ_BUSY_TIMEOUT_MS = 5_000
 WRITE_LOCK_TIMEOUT_S = 10.0
 READ_ENGINE_KEY = "aidd.read_engine"
 FRESH_READ_ENGINE_KEY = "aidd.fresh_read_engine"
+INSIGHTS_ENGINE_KEY = "aidd.insights_engine"  # created with the Insights answerer
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -258,7 +259,7 @@ def init_read_engines(app: Flask, write_url: str, read_url: str | None, timeout_
 
 
 def dispose_read_engines(app: Flask) -> None:
-    for key in (READ_ENGINE_KEY, FRESH_READ_ENGINE_KEY):
+    for key in (READ_ENGINE_KEY, FRESH_READ_ENGINE_KEY, INSIGHTS_ENGINE_KEY):
         engine: Engine | None = app.extensions.get(key)
         if engine is not None:
             engine.dispose()
@@ -311,6 +312,12 @@ def long_read(run: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     a native thread of gevent's pool (with this request's context) and the others go on.
     """
     engine: Engine = current_app.extensions[READ_ENGINE_KEY]
+    return apart_from_streams(engine, run, *args, **kwargs)
+
+
+def apart_from_streams(engine: Engine, run: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Call `run`, which queries `engine`, in a native thread when the engine is SQLite and
+    this is a gevent worker (see long_read); else right here."""
     if engine.dialect.name != "sqlite" or not _gevent_patched():
         return run(*args, **kwargs)
     from gevent import get_hub  # only a gevent worker gets here

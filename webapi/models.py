@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -122,21 +123,13 @@ class Dialog(db.Model):  # type: ignore[name-defined,misc]
         sa.CheckConstraint("(user_id IS NULL) <> (account_id IS NULL)", name="one_owner"),
         sa.CheckConstraint(_one_of("channel", Channel), name="channel"),
         sa.CheckConstraint(_one_of("mode", Mode), name="mode"),
-        # At most one open dialog per owner, chat, channel and mode, even under concurrent
-        # requests: a Telegram user's private chat and each group they write in are apart.
+        # At most one open dialog per Telegram user, chat, channel and mode, even under
+        # concurrent requests: a user's private chat and each group they write in are apart.
+        # (A console account keeps any number and continues whichever it opens, by id.)
         sa.Index(
             "uq_dialogs_open_user",
             "user_id",
             "chat_id",
-            "channel",
-            "mode",
-            unique=True,
-            sqlite_where=sa.text("ended_at IS NULL"),
-            postgresql_where=sa.text("ended_at IS NULL"),
-        ),
-        sa.Index(
-            "uq_dialogs_open_account",
-            "account_id",
             "channel",
             "mode",
             unique=True,
@@ -244,6 +237,8 @@ class Message(db.Model):  # type: ignore[name-defined,misc]
     ttft_ms: Mapped[int | None]
     latency_ms: Mapped[int | None]
     sql: Mapped[str | None] = mapped_column(sa.Text)
+    # An Insights answer's result as shown: columns, rows, truncated flag and chart.
+    result: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     # A question's key from its client (the bot: chat and Telegram message id): a question is
     # stored at most once per key, whatever is redelivered or retried.
     idempotency_key: Mapped[str | None] = mapped_column(sa.String(128))

@@ -10,7 +10,7 @@ from flask import current_app
 
 from webapi.domain.conversation import ConversationService
 from webapi.domain.llm import LLMClient
-from webapi.domain.rate_limits import LoginLimits
+from webapi.domain.rate_limits import ChatLimit, LoginLimits
 from webapi.domain.roles import RoleCatalog
 from webapi.settings import Settings
 
@@ -25,6 +25,7 @@ class Services:
     llm: LLMClient
     conversation: ConversationService
     login_limits: LoginLimits
+    chat_limit: ChatLimit
     _reachable: tuple[float, bool] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -24,6 +24,7 @@ DEFAULT_MODEL = "openai/gpt-4o-mini"
 ROLE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _ORIGIN_HOST = re.compile(r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+DATABASE_URLS = ("DATABASE_URL", "DATABASE_READ_URL", "INSIGHTS_DATABASE_URL")
 _BIND = re.compile(r"^(?:unix:.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):(?P<port>\d{1,5}))$")
 
 
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     DATABASE_URL: Annotated[str, Field(min_length=1)] = "sqlite:///data/aidd.db"
     DATABASE_READ_URL: str | None = None
     DATABASE_READ_TIMEOUT_S: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # Where Insights queries run (a read-only role, README); default: the read engine's URL.
+    INSIGHTS_DATABASE_URL: str | None = None
+    INSIGHTS_TIMEOUT_S: Annotated[float, Field(gt=0, le=600)] = 5.0
 
     LLM_BASE_URL: AnyHttpUrl = AnyHttpUrl(OPENROUTER_URL)
     LLM_API_KEY: SecretStr = SecretStr("")
@@ -69,6 +73,8 @@ class Settings(BaseSettings):
     SESSION_COOKIE_SECURE: bool = False
     LOGIN_RATE_LIMIT: str = "10 per minute"
     LOGIN_CLIENT_RATE_LIMIT: str = "60 per minute"
+    # Console chat messages per account, both modes together.
+    CHAT_RATE_LIMIT: str = "20 per minute"
     RATELIMIT_STORAGE_URI: str | None = None
     TRUSTED_PROXY_COUNT: Annotated[int, Field(ge=0, le=5)] = 0
     # Comma-separated origins; empty: only the request's own host (see console_origins).
@@ -86,7 +92,7 @@ class Settings(BaseSettings):
     # Open connections per worker: streams, idle keep-alives and slow clients alike.
     API_CONNECTIONS: Annotated[int, Field(ge=1, le=100_000)] = 1000
 
-    @field_validator("DATABASE_URL", "DATABASE_READ_URL")
+    @field_validator("DATABASE_URL", "DATABASE_READ_URL", "INSIGHTS_DATABASE_URL")
     @classmethod
     def _database_url_parses(cls, value: str | None) -> str | None:
         if value is None:
@@ -101,7 +107,7 @@ class Settings(BaseSettings):
             raise ValueError("names a database driver that is not installed") from None
         return value
 
-    @field_validator("LOGIN_RATE_LIMIT", "LOGIN_CLIENT_RATE_LIMIT")
+    @field_validator("LOGIN_RATE_LIMIT", "LOGIN_CLIENT_RATE_LIMIT", "CHAT_RATE_LIMIT")
     @classmethod
     def _rate_limit_parses(cls, value: str) -> str:
         try:
@@ -137,7 +143,7 @@ class Settings(BaseSettings):
     def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
         # Database URLs may carry a password: never show it.
         for name, value in super().__repr_args__():
-            if name in ("DATABASE_URL", "DATABASE_READ_URL") and value is not None:
+            if name in DATABASE_URLS and value is not None:
                 value = make_url(value).render_as_string(hide_password=True)
             yield name, value
 

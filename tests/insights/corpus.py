@@ -19,6 +19,14 @@ def both(sqlite: str, postgres: str) -> tuple[str, str]:
 
 BENIGN: dict[str, Query] = {
     "count users": "SELECT COUNT(*) FROM users",
+    "latency median and p95": both(
+        "SELECT latency_ms FROM messages WHERE role = 'assistant' AND status = 'ok'"
+        " ORDER BY latency_ms LIMIT 1 OFFSET (SELECT COUNT(*) / 2 FROM messages"
+        " WHERE role = 'assistant' AND status = 'ok')",
+        "SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50,"
+        " percentile_disc(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95 FROM messages"
+        " WHERE role = 'assistant' AND status = 'ok'",
+    ),
     "count messages by role": "SELECT role, COUNT(*) AS n FROM messages GROUP BY role",
     "answers by status": (
         "SELECT status, error_code, COUNT(*) FROM messages WHERE role = 'assistant'"

@@ -16,6 +16,7 @@ from webapi.api.openapi_document import register_document_route
 def register_api(app: OpenAPI) -> None:
     from webapi.api.auth import bp as auth_bp
     from webapi.api.bot import bp as bot_bp
+    from webapi.api.chat import bp as chat_bp
     from webapi.api.health import bp as health_bp
     from webapi.api.stats import bp as stats_bp
 
@@ -27,4 +28,5 @@ def register_api(app: OpenAPI) -> None:
     app.register_api(auth_bp)
     app.register_api(bot_bp)
     app.register_api(stats_bp)
+    app.register_api(chat_bp)
     register_document_route(app)

@@ -26,6 +26,11 @@ from webapi.domain.llm import Delta
 FLUSH_INTERVAL_S = 0.05
 
 
+class Heartbeat:
+    """Nothing new for a while: a stream that asked for heartbeats writes one (an SSE comment),
+    so that a client who left is noticed within about that while, not at the answer's end."""
+
+
 class _End:
     """The answer's events are all read (or reading them failed: `error`)."""
 
@@ -33,9 +38,12 @@ class _End:
         self.error = error
 
 
-def coalesced(events: Iterator[Event]) -> Iterator[Event]:
-    """`events`, with consecutive deltas joined as described above. Closing this generator
-    (the client went away) closes `events` too, in the thread that reads them."""
+def coalesced(
+    events: Iterator[Event], heartbeat_s: float | None = None
+) -> Iterator[Event | Heartbeat]:
+    """`events`, with consecutive deltas joined as described above, and a Heartbeat after
+    each `heartbeat_s` without one. Closing this generator (the client went away) closes
+    `events` too, in the thread that reads them."""
     ready: queue.Queue[Event | _End] = queue.Queue()
     stop = threading.Event()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
@@ -62,16 +70,22 @@ def coalesced(events: Iterator[Event]) -> Iterator[Event]:
     reader = threading.Thread(target=read, name="answer-reader", daemon=True)
     reader.start()
     try:
-        yield from _joined(ready)
+        yield from _joined(ready, heartbeat_s)
     finally:
         stop.set()
 
 
-def _joined(ready: queue.Queue[Event | _End]) -> Iterator[Event]:
+def _joined(
+    ready: queue.Queue[Event | _End], heartbeat_s: float | None
+) -> Iterator[Event | Heartbeat]:
     last_flush: float | None = None
     carried: Event | _End | None = None  # read while joining, not a delta: next in line
     while True:
-        item = carried if carried is not None else ready.get()
+        try:
+            item = carried if carried is not None else ready.get(timeout=heartbeat_s)
+        except queue.Empty:
+            yield Heartbeat()
+            continue
         carried = None
         if isinstance(item, Delta):
             pieces = [item.text]

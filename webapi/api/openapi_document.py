@@ -6,7 +6,7 @@ from typing import Any, TypeVar
 
 from flask_openapi3.openapi import OpenAPI
 
-from webapi.api.sse import SSE_MEDIA_TYPE, answer_event_schema, event_component_schemas
+from webapi.api.sse import event_component_schemas, stream_component_schemas
 
 ModelT = TypeVar("ModelT", bound=type)
 
@@ -38,12 +38,14 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
     - It adds a 422 to every operation, shaped as a list; operations that validate input
       document their real 422 (ErrorResponse) themselves, so the added ones go.
     - Streamed answers are Server-Sent Events whose `data` is JSON: each event's payload is a
-      named component (DeltaEvent, DoneEvent, ErrorEvent, and the AnswerErrorCode
-      enumeration), referred to from the stream's schema, so that generated clients get types.
+      named component (DeltaEvent, DoneEvent, ErrorEvent, the Insights events and the
+      AnswerErrorCode enumeration); each kind of stream is a named union of the events it
+      carries (AnswerStreamEvent, ConsoleStreamEvent), so that generated clients get types.
     - It requires every request body; those of models marked `optional_body` are not.
     """
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(event_component_schemas())
+    schemas.update(stream_component_schemas())
     for path_item in document["paths"].values():
         for operation in path_item.values():
             responses = operation.get("responses", {})
@@ -54,8 +56,4 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
             ref = body.get("content", {}).get("application/json", {}).get("schema", {}).get("$ref")
             if ref is not None and ref.rsplit("/", 1)[-1] in _OPTIONAL_BODIES:
                 body["required"] = False
-            for response in responses.values():
-                stream = response.get("content", {}).get(SSE_MEDIA_TYPE)
-                if stream is not None:
-                    stream["schema"] = answer_event_schema()
     return document

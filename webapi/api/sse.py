@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Literal
 
 from flask import Response, stream_with_context
 from pydantic import BaseModel, Field
 
-from webapi.api.coalesce import coalesced
+from webapi.api.coalesce import Heartbeat, coalesced
 from webapi.domain.conversation import Completed, Event, Failed
 from webapi.domain.llm import Delta
 from webapi.domain.outcomes import AnswerErrorCode
+from webapi.insights.answer import ChartReady, RowsReady, SqlReady
 
 SSE_MEDIA_TYPE = "text/event-stream"
 SSE_HEADERS = {
@@ -57,9 +58,45 @@ class ErrorEvent(BaseModel):
     message: str
     dialog_id: int
     user_message_id: int
+    sql: str | None = Field(
+        default=None, description="Insights: the last query tried, if one was written."
+    )
 
 
-EVENTS: dict[str, type[BaseModel]] = {"delta": DeltaEvent, "done": DoneEvent, "error": ErrorEvent}
+class SqlEvent(BaseModel):
+    """`event: sql` (Insights) — the query that runs, as the guard passed it (LIMIT applied)."""
+
+    sql: str
+
+
+class RowsEvent(BaseModel):
+    """`event: rows` (Insights) — the query's result."""
+
+    columns: list[str]
+    rows: list[list[Any]] = Field(
+        description="JSON values: numbers, text (long values cut), booleans, null."
+    )
+    truncated: bool = Field(description="The query returned more rows than were kept.")
+
+
+class ChartEvent(BaseModel):
+    """`event: chart` (Insights) — a declarative chart suggestion over the rows' columns."""
+
+    kind: Literal["line", "bar", "none"]
+    x: str | None = Field(description="The category or time column.")
+    y: list[str] = Field(description="The columns of the numbers drawn.")
+
+
+EVENTS: dict[str, type[BaseModel]] = {
+    "delta": DeltaEvent,
+    "sql": SqlEvent,
+    "rows": RowsEvent,
+    "chart": ChartEvent,
+    "done": DoneEvent,
+    "error": ErrorEvent,
+}
+# What the bot's streams carry; the console's Insights answers add sql, rows and chart.
+ANSWER_EVENTS = ("delta", "done", "error")
 
 
 def _frame(event: str, data: str) -> str:
@@ -71,8 +108,9 @@ def _delta_frame(text: str) -> str:
     return _frame("delta", json.dumps({"text": text}, ensure_ascii=False))
 
 
-def answer_frames(events: Iterable[Event]) -> Iterator[str]:
-    """`delta` events while the answer streams, then exactly one `done` or `error` event."""
+def answer_frames(events: Iterable[Event | Heartbeat]) -> Iterator[str]:
+    """`delta` events while the answer streams (an Insights answer's `sql`, `rows` and `chart`
+    before), then exactly one `done` or `error` event."""
     for event in events:
         if isinstance(event, Delta):
             yield _delta_frame(event.text)
@@ -95,8 +133,20 @@ def answer_frames(events: Iterable[Event]) -> Iterator[str]:
                 message=event.message,
                 dialog_id=event.dialog_id,
                 user_message_id=event.user_message_id,
+                sql=event.sql,
             )
-            yield _frame("error", error.model_dump_json())
+            yield _frame("error", error.model_dump_json(exclude_none=event.sql is None))
+        elif isinstance(event, SqlReady):
+            yield _frame("sql", SqlEvent(sql=event.sql).model_dump_json())
+        elif isinstance(event, RowsReady):
+            found = event.result
+            rows = RowsEvent(columns=found.columns, rows=found.rows, truncated=found.truncated)
+            yield _frame("rows", rows.model_dump_json())
+        elif isinstance(event, ChartReady):
+            chart = ChartEvent(kind=event.chart.kind, x=event.chart.x, y=event.chart.y)
+            yield _frame("chart", chart.model_dump_json())
+        elif isinstance(event, Heartbeat):
+            yield ": still working\n\n"  # an SSE comment: clients skip it
 
 
 def answer_stream(events: Iterable[Event]) -> Response:
@@ -115,8 +165,9 @@ def event_component_schemas() -> dict[str, Any]:
     return components
 
 
-def answer_event_schema() -> dict[str, Any]:
-    """The JSON Schema of one event of an answer stream: its name and its JSON payload."""
+def answer_event_schema(names: Sequence[str] = ANSWER_EVENTS) -> dict[str, Any]:
+    """The JSON Schema of one event of an answer stream (the events `names`): its name and
+    its JSON payload."""
     variants = [
         {
             "type": "object",
@@ -131,10 +182,23 @@ def answer_event_schema() -> dict[str, Any]:
             },
         }
         for name, model in EVENTS.items()
+        if name in names
     ]
     return {"oneOf": variants}
 
 
-def sse_response_doc(description: str) -> dict[str, Any]:
-    """An OpenAPI response for an answer stream (its event schema: see openapi_document)."""
-    return {"description": description, "content": {SSE_MEDIA_TYPE: {"schema": {}}}}
+# Each kind of answer stream: a named component (see openapi_document) of the events it carries.
+STREAMS: dict[str, tuple[str, ...]] = {
+    "AnswerStreamEvent": ANSWER_EVENTS,
+    "ConsoleStreamEvent": tuple(EVENTS),
+}
+
+
+def stream_component_schemas() -> dict[str, Any]:
+    return {name: answer_event_schema(events) for name, events in STREAMS.items()}
+
+
+def sse_response_doc(description: str, stream: str = "AnswerStreamEvent") -> dict[str, Any]:
+    """An OpenAPI response for an answer stream whose events are the component `stream`."""
+    schema = {"$ref": f"#/components/schemas/{stream}"}
+    return {"description": description, "content": {SSE_MEDIA_TYPE: {"schema": schema}}}

@@ -24,11 +24,12 @@ repeat is answered with the stored outcome (once that has settled), never asked 
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Hashable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,6 +54,14 @@ from webapi.domain.llm import Delta, Finished, LLMClient, LLMError
 from webapi.domain.outcomes import AnswerErrorCode
 from webapi.domain.roles import Role, RoleCatalog
 from webapi.errors import ApiError, ErrorCode
+from webapi.insights.answer import (
+    Answered,
+    ChartReady,
+    InsightsAnswerer,
+    InsightsError,
+    RowsReady,
+    SqlReady,
+)
 from webapi.models import (
     IDEMPOTENCY_KEY_INDEX,
     PENDING_QUESTION_INDEX,
@@ -73,6 +82,8 @@ log = logging.getLogger(__name__)
 # first (answers are often short), then less often.
 TURN_POLL_FIRST_S = 0.02
 TURN_POLL_MAX_S = 0.2
+
+STOPPED_BY_CLIENT = "Stopped by the client."
 
 
 @dataclass(frozen=True)
@@ -187,6 +198,8 @@ _ANSWER_COLUMNS = (
     "completion_tokens",
     "ttft_ms",
     "latency_ms",
+    "sql",
+    "result",
 )
 _settled = _SETTLE_IF_PENDING.returning(_messages.c.dialog_id).cte("settled")
 _SETTLE_AND_ANSWER = (
@@ -258,6 +271,22 @@ def _turns(newest_first: Sequence[Sequence[Any]], limit: int) -> tuple[bool, lis
     return False, [Turn(row[0], row[1]) for row in reversed(newest_first[:limit])]
 
 
+def _insights_turns(newest_first: Sequence[Any], limit: int) -> tuple[tuple[str, str], ...]:
+    """An Insights dialog's answered turns for the planner, oldest first: each answer as the
+    plan it ran (its SQL, in the reply shape), so that a follow-up can change that query."""
+    turns = []
+    for row in reversed(newest_first[:limit]):
+        if row.role == Author.ASSISTANT and row.sql:
+            turns.append((row.role, json.dumps({"sql": row.sql})))
+        else:
+            turns.append((row.role, row.content))
+    return tuple(turns)
+
+
+def dialog_not_found() -> ApiError:
+    return ApiError(404, ErrorCode.NOT_FOUND, "There is no such dialog.")
+
+
 def _insert_message(session: Session, **values: Any) -> int:
     """Insert one message row and answer its id (one statement, no ORM object to track)."""
     inserted: int = session.connection().execute(_INSERT_MESSAGE, values).scalar_one()
@@ -271,12 +300,25 @@ def _deleted(session: Session, statement: sa.Delete) -> int:
 
 
 @dataclass(frozen=True)
+class InsightsQuestion:
+    """What an Insights answer starts from: the question and the dialog's answered turns
+    (an assistant turn as the plan it ran: its SQL)."""
+
+    text: str
+    history: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Question:
-    """A stored question waiting for its answer: all `answer()` needs, no database object."""
+    """A stored question waiting for its answer: all `answer()` needs, no database object.
+
+    An assistant question carries its LLM request; an Insights one, what the answerer needs.
+    """
 
     dialog_id: int
     user_message_id: int
     request: list[ChatCompletionMessageParam]
+    insights: InsightsQuestion | None = None
 
 
 @dataclass(frozen=True)
@@ -298,6 +340,7 @@ class Failed:
     message: str
     dialog_id: int
     user_message_id: int
+    sql: str | None = None  # Insights: the last query tried
 
 
 @dataclass(frozen=True)
@@ -328,7 +371,14 @@ class TodayUsage:
     completion_tokens: int
 
 
-Event = Delta | Completed | Failed
+Event = Delta | SqlReady | RowsReady | ChartReady | Completed | Failed
+
+
+@dataclass
+class _Tried:
+    """The query an Insights answer ran last, kept with its outcome even when it fails."""
+
+    sql: str | None = None
 
 
 class _KeyTakenError(Exception):
@@ -352,10 +402,10 @@ class _Line:
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
-        self._lines: dict[tuple[Owner, Channel, Mode], deque[object]] = {}
+        self._lines: dict[Hashable, deque[object]] = {}
 
     @contextmanager
-    def first(self, key: tuple[Owner, Channel, Mode], deadline: float) -> Iterator[None]:
+    def first(self, key: Hashable, deadline: float) -> Iterator[None]:
         """Wait to be first in line; TimeoutError at the deadline."""
         ticket = object()
         with self._changed:
@@ -376,7 +426,7 @@ class _Line:
             with self._changed:
                 self._leave(key, line, ticket)
 
-    def _leave(self, key: tuple[Owner, Channel, Mode], line: deque[object], ticket: object) -> None:
+    def _leave(self, key: Hashable, line: deque[object], ticket: object) -> None:
         line.remove(ticket)
         if not line:
             del self._lines[key]
@@ -386,9 +436,16 @@ class _Line:
 class ConversationService:
     """Dialogs, context windows and exchanges, for Telegram users and console accounts alike."""
 
-    def __init__(self, llm: LLMClient, roles: RoleCatalog, max_context_messages: int) -> None:
+    def __init__(
+        self,
+        llm: LLMClient,
+        roles: RoleCatalog,
+        max_context_messages: int,
+        insights: InsightsAnswerer | None = None,
+    ) -> None:
         self.llm = llm
         self.roles = roles
+        self.insights = insights
         self.max_context_messages = max_context_messages
         # How long a question waits for the dialog's current answer: by then that one has been
         # answered, has failed or has been marked interrupted, unless others queued first.
@@ -396,7 +453,7 @@ class ConversationService:
         self._line = _Line()
         # The answered turns a context may hold, plus the one pending question there may be.
         self._recent_turns = (
-            sa.select(_messages.c.role, _messages.c.content, _messages.c.status)
+            sa.select(_messages.c.role, _messages.c.content, _messages.c.status, _messages.c.sql)
             .where(
                 _messages.c.dialog_id == sa.bindparam("dialog_id"),
                 sa.or_(_messages.c.status == Status.OK, pending_question()),
@@ -438,23 +495,45 @@ class ConversationService:
         no transaction and no connection) for up to `turn_wait_s`, then 409. A key stored
         before gives a Replay, once that question has settled.
         """
-        deadline = time.monotonic() + self.turn_wait_s
+        if owner.telegram_id is None:
+            raise ValueError("a console account asks in one of its dialogs: ask_in_dialog()")
         # A key is looked up only once it was refused: a repeat is rare, a lookup per message
         # is not (the bot sends a key with every message).
         key_seen = False
+
+        def store() -> Asked:
+            nonlocal key_seen
+            try:
+                return self._store_question(
+                    owner, channel, text, idempotency_key, look_up_key=key_seen
+                )
+            except _KeyTakenError:
+                key_seen = True
+                return self._store_question(owner, channel, text, idempotency_key, look_up_key=True)
+
+        return self._in_turn((owner, channel, Mode.ASSISTANT), store)
+
+    def ask_in_dialog(self, account_id: int, dialog_id: int, text: str) -> Question:
+        """A console account's question in one of its dialogs (404 for any other dialog),
+        stored in one short transaction when the dialog's turn comes, as `ask()` does."""
+        asked = self._in_turn(
+            ("dialog", dialog_id), lambda: self._store_console_question(account_id, dialog_id, text)
+        )
+        assert isinstance(asked, Question)  # console questions carry no idempotency key
+        return asked
+
+    def _in_turn(self, line: Hashable, store: Callable[[], Asked]) -> Asked:
+        """Store a question with `store` once no other of its dialog is pending, waiting (first
+        come, first served; holding no transaction) up to `turn_wait_s`, then 409."""
+        deadline = time.monotonic() + self.turn_wait_s
         try:
-            with self._line.first((owner, channel, Mode.ASSISTANT), deadline):
+            with self._line.first(line, deadline):
                 delay = TURN_POLL_FIRST_S
                 while True:
                     try:
-                        asked = self._store_question(
-                            owner, channel, text, idempotency_key, look_up_key=key_seen
-                        )
+                        asked = store()
                     except _TurnTakenError as taken:
                         busy = taken.dialog_id
-                    except _KeyTakenError:
-                        key_seen = True
-                        continue
                     else:
                         if isinstance(asked, Question):
                             return asked
@@ -579,12 +658,37 @@ class ConversationService:
         request = self.build_request(self.roles.resolve(dialog_role), history, text)
         return Question(dialog_id, question_id, request)
 
+    def _store_console_question(self, account_id: int, dialog_id: int, text: str) -> Question:
+        with write_session() as session:
+            connection = session.connection()
+            dialog = connection.execute(
+                sa.select(_dialogs.c.mode, _dialogs.c.role).where(
+                    _dialogs.c.id == dialog_id, _dialogs.c.account_id == account_id
+                )
+            ).first()
+            if dialog is None:
+                raise dialog_not_found()
+            newest_first = connection.execute(self._recent_turns, {"dialog_id": dialog_id}).all()
+            pending, history = _turns(newest_first, self.max_context_messages)
+            if pending:
+                raise _TurnTakenError(dialog_id)  # rolls back: nothing is written
+            question_id = _insert_message(
+                session,
+                dialog_id=dialog_id,
+                role=Author.USER,
+                content=text,
+                length=len(text),
+                status=Status.PENDING,
+            )
+        if dialog.mode == Mode.INSIGHTS:
+            turns = _insights_turns(newest_first, self.max_context_messages)
+            return Question(dialog_id, question_id, [], InsightsQuestion(text, turns))
+        request = self.build_request(self.roles.resolve(dialog.role), history, text)
+        return Question(dialog_id, question_id, request)
+
     def _asker(self, session: Session, owner: Owner, channel: Channel) -> tuple[_Who, _OpenDialog]:
-        """Who asks and their open dialog (started if need be); a Telegram user's in one read,
-        marked seen (see users.mark_seen)."""
-        if owner.telegram_id is None:
-            who = self._resolve(session, owner)
-            return who, self._open_or_start(session, who, channel, Mode.ASSISTANT)
+        """A Telegram user and their open dialog (started if need be), in one read, marked
+        seen (see users.mark_seen)."""
         found = (
             session.connection()
             .execute(
@@ -650,23 +754,37 @@ class ConversationService:
             yield from self._replay(question)
             return
         started = utcnow()
-        parts: list[str] = []
+        tried = _Tried()
+        steps = (
+            self._assistant_steps(question)
+            if question.insights is None
+            else self._insights_steps(question, question.insights, tried)
+        )
         outcome: Event | None = None
         try:
             # closing(): a client that goes away must also release the LLM connection now.
-            with closing(self.llm.stream_chat(question.request)) as stream:
+            with closing(steps) as stream:
                 for event in stream:
-                    if isinstance(event, Delta):
-                        parts.append(event.text)
-                        yield event
+                    if isinstance(event, Completed | Failed):
+                        outcome = event
                     else:
-                        outcome = self._store_answer(question, "".join(parts), event)
+                        yield event
+        except InsightsError as error:
+            outcome = self._store_failure(
+                question, error.code, error.message, started, sql=error.sql or tried.sql
+            )
         except LLMError as error:
-            outcome = self._store_failure(question, error.code, error.message, started)
+            outcome = self._store_failure(
+                question, error.code, error.message, started, sql=tried.sql
+            )
         except GeneratorExit:
             # The client went away mid-answer: keep the question, drop the partial answer.
             self._store_failure(
-                question, AnswerErrorCode.CANCELLED, "The client disconnected.", started
+                question,
+                AnswerErrorCode.CANCELLED,
+                "The client disconnected.",
+                started,
+                sql=tried.sql,
             )
             raise
         except Exception:
@@ -676,12 +794,71 @@ class ConversationService:
                 AnswerErrorCode.INTERNAL_ERROR,
                 "Something went wrong on our side.",
                 started,
+                sql=tried.sql,
             )
         if outcome is None:  # stream_chat ends with Finished or raises; the stream must still end
             outcome = self._store_failure(
                 question, AnswerErrorCode.INTERNAL_ERROR, "The answer ended unexpectedly.", started
             )
         yield outcome
+
+    def _assistant_steps(self, question: Question) -> Generator[Event]:
+        """The answer's text as it streams, then its stored outcome."""
+        parts: list[str] = []
+        with closing(self.llm.stream_chat(question.request)) as stream:
+            for event in stream:
+                if isinstance(event, Delta):
+                    parts.append(event.text)
+                    yield event
+                else:
+                    yield self._store_answer(question, "".join(parts), event)
+
+    def _insights_steps(
+        self, question: Question, asked: InsightsQuestion, tried: _Tried
+    ) -> Generator[Event]:
+        """The query, its rows, the chart and the summary as each is ready, then the stored
+        outcome (InsightsError when the answer fails)."""
+        if self.insights is None:
+            raise RuntimeError("Insights is not configured")  # create_app always configures it
+        with closing(self.insights.answer(asked.text, asked.history)) as events:
+            for event in events:
+                if isinstance(event, Answered):
+                    yield self._store_insights_answer(question, event)
+                    continue
+                if isinstance(event, SqlReady):
+                    tried.sql = event.sql
+                yield event
+
+    def cancel(self, account_id: int, dialog_id: int) -> bool:
+        """Stop the answer in progress in a console account's dialog (404 for any other
+        dialog): its question is settled as cancelled at once, so the next one need not wait;
+        the stream that carries it sees that and ends. False if no answer was in progress."""
+        with read_session(fresh=True) as session:
+            owned = session.scalar(
+                sa.select(Dialog.id).where(Dialog.id == dialog_id, Dialog.account_id == account_id)
+            )
+            if owned is None:
+                raise dialog_not_found()
+            pending = session.scalar(
+                sa.select(Message.id).where(Message.dialog_id == dialog_id, pending_question())
+            )
+        if pending is None:
+            return False
+        return self.stop(Question(dialog_id, pending, []), STOPPED_BY_CLIENT)
+
+    def stop(self, question: Question, why: str) -> bool:
+        """Settle a question as cancelled now, whatever its answer is doing; False if it had
+        its outcome already. The answer, when it ends, finds it settled and stores nothing."""
+        stopped = self._store_failure(question, AnswerErrorCode.CANCELLED, why, utcnow())
+        return stopped.code == AnswerErrorCode.CANCELLED
+
+    def cancelled(self, question: Question) -> bool:
+        """Whether the question was cancelled (by `stop`, from any worker or replica)."""
+        with read_session(fresh=True) as session:
+            code = session.scalar(
+                sa.select(Message.error_code).where(Message.id == question.user_message_id)
+            )
+        return code == AnswerErrorCode.CANCELLED
 
     def _replay(self, replay: Replay) -> Iterator[Event]:
         with read_session(fresh=True) as session:
@@ -758,17 +935,61 @@ class ConversationService:
             return self._given_up(question)
         return Completed(question.dialog_id, question.user_message_id, answer_id, finished)
 
+    def _store_insights_answer(self, question: Question, answered: Answered) -> Completed | Failed:
+        result = {
+            "columns": answered.result.columns,
+            "rows": answered.result.rows,
+            "truncated": answered.result.truncated,
+            "chart": answered.chart.model_dump(),
+        }
+        finished = Finished(
+            model=answered.model,
+            prompt_tokens=answered.prompt_tokens,
+            completion_tokens=answered.completion_tokens,
+            ttft_ms=answered.ttft_ms,
+            latency_ms=answered.latency_ms,
+        )
+        answer_id = self._settle(
+            question,
+            Status.OK,
+            None,
+            content=answered.summary,
+            model=finished.model,
+            prompt_tokens=finished.prompt_tokens,
+            completion_tokens=finished.completion_tokens,
+            ttft_ms=finished.ttft_ms,
+            latency_ms=finished.latency_ms,
+            sql=answered.sql,
+            result=result,
+        )
+        if answer_id is None:
+            return self._given_up(question)
+        return Completed(question.dialog_id, question.user_message_id, answer_id, finished)
+
     def _store_failure(
-        self, question: Question, code: AnswerErrorCode, message: str, started: datetime
+        self,
+        question: Question,
+        code: AnswerErrorCode,
+        message: str,
+        started: datetime,
+        sql: str | None = None,
     ) -> Failed:
-        """Mark the question failed and record the failed call (no partial answer text)."""
+        """Mark the question failed and record the failed call (no partial answer text; an
+        Insights answer keeps the query it tried and the message the client was shown)."""
         latency_ms = round((utcnow() - started).total_seconds() * 1000)
         stored = self._settle(
-            question, Status.ERROR, code, content="", model=self.llm.model, latency_ms=latency_ms
+            question,
+            Status.ERROR,
+            code,
+            content="",
+            model=self.llm.model,
+            latency_ms=latency_ms,
+            sql=sql,
+            result=None if question.insights is None else {"error": message},
         )
         if stored is None:
             return self._given_up(question)
-        return Failed(code, message, question.dialog_id, question.user_message_id)
+        return Failed(code, message, question.dialog_id, question.user_message_id, sql)
 
     def _settle(
         self,
@@ -782,6 +1003,8 @@ class ConversationService:
         prompt_tokens: int | None = None,
         completion_tokens: int | None = None,
         ttft_ms: int | None = None,
+        sql: str | None = None,
+        result: dict[str, Any] | None = None,
     ) -> int | None:
         """Give the question its final status and store the answer row (status and figures
         of the call), if the question is still pending: the answer row's id. None if the
@@ -798,6 +1021,8 @@ class ConversationService:
             "completion_tokens": completion_tokens,
             "ttft_ms": ttft_ms,
             "latency_ms": latency_ms,
+            "sql": sql,
+            "result": result,
         }
         settle = {"question_id": question.user_message_id, "new_status": status, "new_code": code}
         if single_statement_writes():

@@ -1,10 +1,12 @@
-"""Sign-in rate limits that hold across gunicorn workers and replicas.
+"""Rate limits that hold across gunicorn workers and replicas: sign-in attempts and console
+chat messages.
 
 Counted in the database by default (no extra service); in Redis or Memcached when
 RATELIMIT_STORAGE_URI names one (`memory://` counts per process: tests and one-worker setups).
 Two fixed windows per attempt: one per client and username (LOGIN_RATE_LIMIT), so that one
 person's wrong passwords do not lock out everyone behind the same address, and a looser one
-per client (LOGIN_CLIENT_RATE_LIMIT) against guessing across names.
+per client (LOGIN_CLIENT_RATE_LIMIT) against guessing across names. Console chat messages: one
+fixed window per account (CHAT_RATE_LIMIT), Assistant and Insights together.
 """
 
 from __future__ import annotations
@@ -102,12 +104,23 @@ class Refusal:
     retry_after_s: int
 
 
+def _limiter(storage_uri: str | None) -> FixedWindowRateLimiter:
+    storage = DatabaseStorage() if storage_uri is None else storage_from_string(storage_uri)
+    return FixedWindowRateLimiter(storage)
+
+
+def _refusal(
+    limiter: FixedWindowRateLimiter, refused: list[tuple[RateLimitItem, tuple[str, ...]]]
+) -> Refusal:
+    resets = [limiter.get_window_stats(item, *keys).reset_time for item, keys in refused]
+    return Refusal(max(1, math.ceil(max(resets) - time.time())))
+
+
 class LoginLimits:
     """The sign-in limits of one app."""
 
     def __init__(self, per_client_and_name: str, per_client: str, storage_uri: str | None) -> None:
-        storage = DatabaseStorage() if storage_uri is None else storage_from_string(storage_uri)
-        self._limiter = FixedWindowRateLimiter(storage)
+        self._limiter = _limiter(storage_uri)
         self._per_name = parse(per_client_and_name)
         self._per_client = parse(per_client)
 
@@ -118,7 +131,19 @@ class LoginLimits:
             (self._per_client, ("login", client)),
         ]
         refused = [(item, keys) for item, keys in checks if not self._limiter.hit(item, *keys)]
-        if not refused:
+        return _refusal(self._limiter, refused) if refused else None
+
+
+class ChatLimit:
+    """The console chat's limit: messages per account."""
+
+    def __init__(self, per_account: str, storage_uri: str | None) -> None:
+        self._limiter = _limiter(storage_uri)
+        self._per_account = parse(per_account)
+
+    def attempt(self, account_id: int) -> Refusal | None:
+        """Count one message; a Refusal when the account's window is spent."""
+        keys = ("chat", str(account_id))
+        if self._limiter.hit(self._per_account, *keys):
             return None
-        resets = [self._limiter.get_window_stats(item, *keys).reset_time for item, keys in refused]
-        return Refusal(max(1, math.ceil(max(resets) - time.time())))
+        return _refusal(self._limiter, [(self._per_account, keys)])

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 
 from openai.types.chat import ChatCompletionMessageParam
 from sqlalchemy.engine import Engine
 
+from webapi.database import apart_from_streams
 from webapi.domain.llm import Delta, Finished, LLMClient
 from webapi.domain.outcomes import AnswerErrorCode
 from webapi.insights import schema
@@ -116,7 +117,7 @@ class InsightsAnswerer:
         self.engine = engine
         self.dialect = "postgres" if engine.dialect.name == "postgresql" else "sqlite"
 
-    def answer(self, question: str, history: Sequence[tuple[str, str]]) -> Iterator[InsightsEvent]:
+    def answer(self, question: str, history: Sequence[tuple[str, str]]) -> Generator[InsightsEvent]:
         """Events for one question; `history`: the dialog's earlier (role, text) turns.
         Raises InsightsError (or the LLM's LLMError) when the answer fails."""
         started = time.monotonic()
@@ -190,7 +191,8 @@ class InsightsAnswerer:
         for attempt in (1, 2):
             sql = self._guarded(plan)
             try:
-                return sql, run_query(self.engine, sql), plan
+                # A SQLite query steps in C: under gevent, in a thread apart (see long_read).
+                return sql, apart_from_streams(self.engine, run_query, self.engine, sql), plan
             except QueryTimedOutError:
                 raise InsightsError(
                     AnswerErrorCode.INSIGHTS_QUERY_TIMEOUT,

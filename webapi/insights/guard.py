@@ -33,10 +33,16 @@ def words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-# The tables the model may read, with all their columns (schema.py describes the same).
-# Accounts, sessions, rate limits and the rollups are not among them.
+# The tables the model may read, with their columns (schema.py describes the same).
+# Accounts, sessions, rate limits and the rollups are not among them, nor Insights' own
+# stored results (what console accounts asked of the data is not data about the bot's use).
+_HIDDEN_COLUMNS = {"messages": {"result"}}
 TABLES: dict[str, frozenset[str]] = {
-    model.__tablename__: frozenset(column.name for column in model.__table__.columns)
+    model.__tablename__: frozenset(
+        column.name
+        for column in model.__table__.columns
+        if column.name not in _HIDDEN_COLUMNS.get(model.__tablename__, set())
+    )
     for model in (User, Dialog, Message)
 }
 COLUMNS = frozenset().union(*TABLES.values())
@@ -53,7 +59,7 @@ _STRUCTURE: set[type[exp.Expr]] = {
     exp.ILike, exp.Escape, exp.Add, exp.Sub, exp.Mul, exp.Div, exp.IntDiv, exp.Mod,
     exp.DPipe, exp.BitwiseAnd, exp.BitwiseOr, exp.BitwiseXor, exp.BitwiseNot, exp.Any,
     exp.All, exp.Exists, exp.Case, exp.If, exp.Cast, exp.TryCast, exp.DataTypeParam,
-    exp.AtTimeZone, exp.RegexpLike, exp.Semicolon,
+    exp.AtTimeZone, exp.RegexpLike, exp.WithinGroup, exp.Semicolon,
 }  # fmt: skip
 # Functions sqlglot knows by name: aggregates, windows, conditionals, math, text, dates.
 _FUNCTIONS: set[type[exp.Expr]] = {

@@ -68,6 +68,8 @@ def create_insights_engine(database_url: str, timeout_s: float) -> Engine:
             "-c default_transaction_read_only=on"
             f" -c statement_timeout={max(1, round(timeout_s * 1000))}"
             " -c jit=off -c max_parallel_workers_per_gather=0"
+            # Dates and hours in UTC, as the schema tells the model, whatever the server's zone.
+            " -c timezone=UTC"
         )
         return sa.create_engine(
             url,

@@ -221,6 +221,7 @@ def transcript(dialog_id: int) -> dict[str, Any] | None:
                 Message.ttft_ms,
                 Message.latency_ms,
                 Message.sql,
+                Message.result,
             )
             .where(Message.dialog_id == dialog_id)
             .order_by(Message.created_at, Message.id)

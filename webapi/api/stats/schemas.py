@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -197,6 +197,10 @@ class TranscriptMessage(BaseModel):
     ttft_ms: int | None
     latency_ms: int | None
     sql: str | None
+    result: dict[str, Any] | None = Field(
+        description="Insights: the answer's columns, rows, truncated flag and chart, or the "
+        "error it showed."
+    )
 
 
 class TranscriptOut(BaseModel):
