@@ -10,6 +10,7 @@ import json
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from flask import Flask
 from httpx_sse import connect_sse
 
 from tests.doubles.fake_llm import FakeLLM, Reply, Stall
+from tests.support import gunicorn_api
 from webapi.database import read_session
 from webapi.domain.accounts import create_account
 from webapi.models import Message
@@ -406,3 +408,41 @@ def test_a_client_that_leaves_frees_the_dialog_soon(
     assert question_status(app, question_id) == ("error", "cancelled")
     fake_llm.script(Reply("Welcome back."))
     assert text_of(owner.send(dialog["id"], "Back")[1]) == "Welcome back."
+
+
+UNBOUNDED = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c) SELECT COUNT(*) FROM c"
+
+
+def test_under_gunicorn_a_running_insights_query_holds_up_no_other_request(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    """On SQLite a query steps in C: under gevent it runs in a thread apart, and the worker's
+    other requests go on meanwhile; the time limit stops it."""
+    password = "admin-password-1"
+    with gunicorn_api(
+        f"sqlite:///{tmp_path / 'aidd.db'}",
+        fake_llm.base_url,
+        tmp_path / "api.log",
+        API_WORKERS="1",
+        INSIGHTS_TIMEOUT_S="2",
+        ADMIN_USERNAME="admin",
+        ADMIN_PASSWORD=password,
+    ) as (url, _):
+        console = Console(url, ("admin", password))
+        dialog = console.start("insights")
+        fake_llm.script(plan(UNBOUNDED))
+        answered: list[tuple[int, list[tuple[str, Any]]]] = []
+        asking = threading.Thread(target=lambda: answered.append(console.send(dialog["id"], "?")))
+        asking.start()
+        while not fake_llm.requests:
+            time.sleep(0.02)
+        time.sleep(0.3)  # the plan has arrived: the query runs now, for 2 s
+
+        health = httpx.get(url + "/api/v1/health", timeout=30)
+
+        still_answering = asking.is_alive()
+        asking.join(timeout=30)
+        console.http.close()
+    assert health.status_code == 200
+    assert still_answering, "the health check waited for the query"
+    assert answered[0][1][-1][1]["code"] == "insights_query_timeout"

@@ -34,6 +34,7 @@ LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 QUICK_START = "## Quick start"
 # Commands that serve until stopped: started in the background, stopped at the end.
 STATISTICS = "## Dashboard statistics"
+CHAT = "## Console chat and Insights"
 SERVERS = ("gunicorn", "tests.doubles.fake_llm")
 SYNC_TIMEOUT_S = 600  # `uv sync` may download what the machine's uv cache lacks
 COMMAND_TIMEOUT_S = 120
@@ -315,6 +316,7 @@ def test_quick_start_runs_as_written(tmp_path: Path) -> None:
                     set_in_env_file(folder / ".env", changes)
         check_outcome(folder, commands, outputs, newcomer)
         try_the_statistics(newcomer, first_terminal=len(terminals) + 1)
+        try_the_chat(newcomer, first_terminal=len(terminals) + 10)
     except AssertionError as exc:
         failure = str(exc)
     finally:
@@ -367,6 +369,26 @@ def try_the_statistics(newcomer: Newcomer, first_terminal: int) -> None:
     assert csv_rows[0] == "start,user_messages,assistant_messages,active_users", csv_rows[0]
     assert len(csv_rows) - 1 in (24, 25), "an hour a row, over the last 24 hours"
     assert sum(int(row.split(",")[1]) for row in csv_rows[1:]) == 1
+
+
+def try_the_chat(newcomer: Newcomer, first_terminal: int) -> None:
+    """The chat section's block in a new terminal, against the quick start's server."""
+    terminals = quick_start_terminals(section_of(README.read_text(), CHAT))
+    assert len(terminals) == 1, "the chat section has one block to try"
+    outputs = {
+        command: newcomer.run(first_terminal, command, COMMAND_TIMEOUT_S)
+        for command in terminals[0]
+    }
+    commands = terminals[0]
+    message = only(commands, "curl", "/messages")
+    stream = outputs[message]
+    assert "event: done" in stream, "the console's answer did not end with done"
+    sent = json.loads(re.findall(r"-d '(\{.*\})'", message)[0])["text"]
+    assert streamed_text(stream) == f"Echo: {sent}", "the answer is not the fake LLM's echo"
+    listed = json.loads(outputs[commands[-1]])
+    assert listed["total"] == 1, listed
+    assert listed["dialogs"][0]["title"] == sent, listed
+    assert listed["dialogs"][0]["message_count"] == 2, listed
 
 
 def test_trying_the_bot_shows_the_readmes_conversation() -> None:

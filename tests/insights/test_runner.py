@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from tests.doubles.fake_llm import FakeLLM
 from tests.insights.corpus import ADVERSARIAL, BENIGN, SLOW_BUT_GUARDED
+from tests.insights.readme import role_statements
 from tests.insights.support import TIMEOUT_S, Seeded, checksum
 from tests.insights.test_guard import text_for
 from tests.support import dispose_app, make_app, make_settings, scratch_postgres_database
@@ -119,15 +120,21 @@ def test_sqlite_refuses_reads_outside_the_allow_list(tmp_path: Path, sql: str) -
 def test_a_read_only_postgres_role_sees_only_the_allowed_tables(
     postgres_admin: sa.Engine, fake_llm_server: FakeLLM
 ) -> None:
-    """With INSIGHTS_DATABASE_URL naming a role granted SELECT on users, dialogs and messages
-    alone (as the README creates it), the accounts are out of reach even to raw SQL."""
+    """With INSIGHTS_DATABASE_URL naming a role made by the README's statements (SELECT on
+    users, dialogs and messages alone), the accounts are out of reach even to raw SQL."""
     role, password = f"insights_{uuid.uuid4().hex[:10]}", uuid.uuid4().hex
+    create, *grants = role_statements()
     with postgres_admin.connect() as connection:
-        connection.execute(sa.text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+        connection.execute(sa.text(_as_made(create, role, password, "")))
     try:
         with scratch_postgres_database(postgres_admin) as url:
             dispose_app(make_app(make_settings(url, fake_llm_server.base_url)))
-            _grant_insights(url, role)
+            owner = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+            with owner.connect() as connection:
+                for grant in grants:
+                    database = sa.make_url(url).database or ""
+                    connection.execute(sa.text(_as_made(grant, role, password, database)))
+            owner.dispose()
             insights_url = sa.make_url(url).set(username=role, password=password)
             engine = create_insights_engine(insights_url.render_as_string(False), TIMEOUT_S)
             try:
@@ -144,17 +151,11 @@ def test_a_read_only_postgres_role_sees_only_the_allowed_tables(
             connection.execute(sa.text(f"DROP ROLE {role}"))
 
 
-def _grant_insights(url: str, role: str) -> None:
-    owner = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    database = sa.make_url(url).database
-    with owner.connect() as connection:
-        for statement in (
-            f'GRANT CONNECT ON DATABASE "{database}" TO {role}',
-            f"GRANT USAGE ON SCHEMA public TO {role}",
-            f"GRANT SELECT ON users, dialogs, messages TO {role}",
-        ):
-            connection.execute(sa.text(statement))
-    owner.dispose()
+def _as_made(statement: str, role: str, password: str, database: str) -> str:
+    """A README statement for this test's role, password and scratch database."""
+    assert statement.startswith(("CREATE ROLE aidd_insights ", "GRANT ")), statement
+    made = statement.replace("aidd_insights", role).replace("choose-a-password", password)
+    return made.replace("DATABASE aidd ", f'DATABASE "{database}" ')
 
 
 def test_the_time_limit_stops_a_query(seeded: Seeded) -> None:
