@@ -5,6 +5,7 @@ latency bins agree in Python and in SQL."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Generator
@@ -20,11 +21,11 @@ from hypothesis import strategies as st
 
 from tests.doubles.fake_llm import FakeLLM, Reply, Stall, Status
 from tests.support import BotAPI, started_app
-from webapi.domain import interruptions
+from webapi.domain import console_dialogs, interruptions
 from webapi.domain.accounts import create_account
-from webapi.domain.conversation import Completed, Owner
+from webapi.domain.conversation import Completed
 from webapi.extensions import db
-from webapi.models import Channel, Dialog, User, UTCDateTime, utcnow
+from webapi.models import Dialog, Mode, User, UTCDateTime, utcnow
 from webapi.services import services
 from webapi.stats import rollups
 
@@ -402,15 +403,25 @@ def test_every_write_path_keeps_the_rollups_exact(
 
     fake_llm.script(Reply("Hi, console."), Reply("word " * 100, chunk_size=5))
     with app.test_request_context():
-        owner = Owner(account_id=create_account("owner", "owner-password-1", is_admin=True).id)
+        account_id = create_account("owner", "owner-password-1", is_admin=True).id
         conversation = services().conversation
-        *_, done = conversation.answer(conversation.ask(owner, Channel.WEB, "Hello"))
+        chat = console_dialogs.start(account_id, Mode.ASSISTANT, None, services().roles)
+        *_, done = conversation.answer(conversation.ask_in_dialog(account_id, chat.id, "Hello"))
         assert isinstance(done, Completed)
-        leaving = conversation.answer(conversation.ask(owner, Channel.WEB, "a long story"))
+        leaving = conversation.answer(conversation.ask_in_dialog(account_id, chat.id, "a story"))
         assert isinstance(leaving, Generator)
         next(leaving)
         leaving.close()  # the client went away mid-answer: cancelled
-    assert_exact(app, "a console dialog and a cancelled answer")
+        insights = console_dialogs.start(account_id, Mode.INSIGHTS, None, services().roles)
+        fake_llm.script(Reply(json.dumps({"sql": "SELECT COUNT(*) AS n FROM messages"})))
+        fake_llm.script(Reply("Many."))
+        *_, done = conversation.answer(
+            conversation.ask_in_dialog(account_id, insights.id, "How many?")
+        )
+        assert isinstance(done, Completed)
+        stopped = conversation.ask_in_dialog(account_id, insights.id, "And now?")
+        assert conversation.stop(stopped, "Stopped by the client.")
+    assert_exact(app, "console dialogs in both modes, a cancelled and a stopped answer")
 
     fake_llm.script(Stall(after_chunks=2, seconds=1.0))
     with bot_api.http.stream(

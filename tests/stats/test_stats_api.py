@@ -20,10 +20,11 @@ from flask.testing import FlaskClient
 from tests.doubles.fake_llm import FakeLLM, Reply
 from tests.support import BOT_TOKEN
 from webapi.database import read_session
+from webapi.domain import console_dialogs
 from webapi.domain.accounts import create_account
-from webapi.domain.conversation import Completed, Owner
+from webapi.domain.conversation import Completed
 from webapi.extensions import db
-from webapi.models import Account, Channel, Dialog, Message, User, utcnow
+from webapi.models import Account, Channel, Dialog, Message, Mode, User, utcnow
 from webapi.services import services
 from webapi.stats import dialogs as dialog_listing
 from webapi.stats.windows import Window
@@ -674,14 +675,12 @@ def test_a_console_transcript_has_the_account_and_the_call_figures(
 ) -> None:
     fake_llm.script(Reply("Hi, console."), Reply("Still here."))
     with app.test_request_context():
-        owner = Owner(account_id=create_account("owner", "owner-password-1", is_admin=True).id)
+        account_id = create_account("owner", "owner-password-1", is_admin=True).id
         conversation = services().conversation
-        dialog_ids = set()
+        dialog_id = console_dialogs.start(account_id, Mode.ASSISTANT, None, services().roles).id
         for text in ("Hello", "Again"):
-            *_, last = conversation.answer(conversation.ask(owner, Channel.WEB, text))
+            *_, last = conversation.answer(conversation.ask_in_dialog(account_id, dialog_id, text))
             assert isinstance(last, Completed)
-            dialog_ids.add(last.dialog_id)
-    (dialog_id,) = dialog_ids
 
     found = transcript_of(console, dialog_id)
     assert (found["user"], found["account"], found["channel"]) == (None, "owner", "web")

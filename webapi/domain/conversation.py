@@ -1,8 +1,11 @@
 """The conversation service shared by Telegram and the web chat.
 
-For an owner (a Telegram user in one chat, or a console account) it keeps one open dialog per
-channel and mode, builds the LLM request from the role's system prompt and the last turns of
-that dialog, streams the answer and stores both turns with the call's figures.
+A Telegram user has one open dialog per chat (`ask()`); a console account asks in any of its
+dialogs, by id (`ask_in_dialog()`). For an assistant dialog the service builds the LLM request
+from the role's system prompt and the last turns of that dialog, streams the answer and stores
+both turns with the call's figures. An Insights dialog's answer is the Insights answerer's
+(webapi/insights/answer.py: SQL, rows, chart, summary), stored the same way, with its SQL and
+result.
 
 An exchange is two short write transactions and nothing in between:
 - `ask()` runs in the request: it opens or resumes the dialog, reads the context, stores the
