@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from typing import Any
 
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
+from pydantic import BaseModel
 
+import webapi.api
 from tests.doubles.fake_llm import FakeLLM, Reply
 from tests.support import BOT_TOKEN
 from webapi.domain.accounts import create_account
@@ -91,3 +96,20 @@ def test_codes_and_stream_events_are_published_as_named_schemas(sqlite_app: Flas
         for name, model in (*answer_events, *insights_events)
     }
     assert {"DeltaEvent", "DoneEvent", "ErrorEvent", "Usage", "Timings"} <= set(schemas)
+
+
+def test_no_two_api_models_share_a_name() -> None:
+    """The document files each model under its class name: two of one name would silently
+    overwrite each other there (and in the console's generated types)."""
+    seen: dict[str, type[BaseModel]] = {}
+    for found in pkgutil.walk_packages(webapi.api.__path__, "webapi.api."):
+        module = importlib.import_module(found.name)
+        for model in vars(module).values():
+            if (
+                inspect.isclass(model)
+                and issubclass(model, BaseModel)
+                and model.__module__ == module.__name__
+            ):
+                first = seen.setdefault(model.__name__, model)
+                assert first is model, f"{first.__module__} and {module.__name__}: {model.__name__}"
+    assert {"MessageIn", "ChatMessageIn", "AccountOut", "ManagedAccountOut"} <= set(seen)

@@ -93,6 +93,8 @@ class Account(db.Model):  # type: ignore[name-defined,misc]
     is_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Disabled by an admin: cannot sign in, and its sessions are over (its dialogs stay).
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ConsoleSession(db.Model):  # type: ignore[name-defined,misc]

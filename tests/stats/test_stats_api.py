@@ -601,6 +601,7 @@ NO_FIGURES = {
     "ttft_ms": None,
     "latency_ms": None,
     "sql": None,
+    "result": None,
 }
 
 

@@ -14,6 +14,7 @@ from webapi.api.openapi_document import register_document_route
 
 
 def register_api(app: OpenAPI) -> None:
+    from webapi.api.accounts import bp as accounts_bp
     from webapi.api.auth import bp as auth_bp
     from webapi.api.bot import bp as bot_bp
     from webapi.api.chat import bp as chat_bp
@@ -29,4 +30,5 @@ def register_api(app: OpenAPI) -> None:
     app.register_api(bot_bp)
     app.register_api(stats_bp)
     app.register_api(chat_bp)
+    app.register_api(accounts_bp)
     register_document_route(app)

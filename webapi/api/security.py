@@ -73,6 +73,19 @@ def require_account() -> AccountInfo:
     return account
 
 
+def require_admin() -> AccountInfo:
+    account = require_account()
+    if not account.is_admin:
+        raise ApiError(403, ErrorCode.FORBIDDEN, "Only an admin may do this.")
+    return account
+
+
+def session_token() -> str | None:
+    """The token of the caller's console session (in the signed cookie)."""
+    token = session.get(SESSION_TOKEN_KEY)
+    return token if isinstance(token, str) else None
+
+
 def _guard() -> None:
     if request.url_rule is None or request.endpoint in PUBLIC_ENDPOINTS:
         return  # unknown URLs answer 404; public ones need nothing

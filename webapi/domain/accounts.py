@@ -2,6 +2,10 @@
 
 A session's token lives in the (signed, HttpOnly) cookie; the table keeps only its hash, so that
 signing out or expiry ends it for good, copies of the cookie included.
+
+Admins list, create and disable accounts and reset their passwords; every account changes its
+own. A disabled account cannot sign in and its sessions end. An admin cannot disable their
+own account, so the console always keeps an admin who can sign in.
 """
 
 from __future__ import annotations
@@ -10,13 +14,14 @@ import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import cache
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapi.database import read_session, write_session
+from webapi.errors import ApiError, ErrorCode
 from webapi.models import Account, ConsoleSession, utcnow
 
 log = logging.getLogger(__name__)
@@ -37,12 +42,29 @@ class AccountExistsError(ValueError):
     """An account of that name exists already."""
 
 
+@dataclass(frozen=True)
+class AccountRecord:
+    """An account as an admin sees it."""
+
+    id: int
+    username: str
+    is_admin: bool
+    created_at: datetime
+    last_login_at: datetime | None
+    disabled_at: datetime | None
+
+
 def check_credentials(username: str, password: str) -> None:
     """Raise ValueError (a sentence) unless a new account may have this name and password."""
     if not 1 <= len(username.strip()) <= MAX_USERNAME_LENGTH or username != username.strip():
         raise ValueError(
             f"the name must have 1 to {MAX_USERNAME_LENGTH} characters, no outer spaces"
         )
+    check_password(password)
+
+
+def check_password(password: str) -> None:
+    """Raise ValueError (a sentence) unless an account may have this password."""
     if not MIN_PASSWORD_LENGTH <= len(password) <= MAX_PASSWORD_LENGTH:
         raise ValueError(
             f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
@@ -89,12 +111,13 @@ def _decoy_hash() -> str:
 
 
 def authenticate(username: str, password: str) -> AccountInfo | None:
-    """The account these credentials open, or None; as slow for a wrong name as for a wrong
-    password. No transaction is held while the password is checked."""
+    """The account these credentials open, or None (a disabled account opens none); as slow
+    for a wrong name as for a wrong password. No transaction is held while the password is
+    checked."""
     with read_session(fresh=True) as session:
         found = session.execute(
             sa.select(Account.id, Account.username, Account.is_admin, Account.password_hash).where(
-                Account.username == username
+                Account.username == username, Account.disabled_at.is_(None)
             )
         ).one_or_none()
     if found is None:
@@ -137,7 +160,7 @@ def end_session(token: str) -> None:
 
 
 def session_account(token: str) -> AccountInfo | None:
-    """The account of a live (unrevoked, unexpired) console session."""
+    """The account of a live (unrevoked, unexpired) console session of an enabled account."""
     with read_session(fresh=True) as session:
         found = session.execute(
             sa.select(Account.id, Account.username, Account.is_admin)
@@ -146,6 +169,89 @@ def session_account(token: str) -> AccountInfo | None:
                 ConsoleSession.token_hash == _token_hash(token),
                 ConsoleSession.revoked_at.is_(None),
                 ConsoleSession.expires_at > utcnow(),
+                Account.disabled_at.is_(None),
             )
         ).one_or_none()
     return None if found is None else AccountInfo(found.id, found.username, found.is_admin)
+
+
+# --- administration ----------------------------------------------------------------------------
+
+
+def _record(account: Account) -> AccountRecord:
+    return AccountRecord(
+        account.id,
+        account.username,
+        account.is_admin,
+        account.created_at,
+        account.last_login_at,
+        account.disabled_at,
+    )
+
+
+def account_not_found() -> ApiError:
+    return ApiError(404, ErrorCode.NOT_FOUND, "There is no such account.")
+
+
+def list_accounts() -> list[AccountRecord]:
+    """Every account, by name."""
+    with read_session(fresh=True) as session:
+        accounts = session.scalars(sa.select(Account).order_by(Account.username)).all()
+        return [_record(account) for account in accounts]
+
+
+def _end_sessions(session: sa.orm.Session, account_id: int, but: str | None = None) -> None:
+    """Revoke the account's live sessions (all but the one whose token is `but`)."""
+    statement = (
+        sa.update(ConsoleSession)
+        .where(ConsoleSession.account_id == account_id, ConsoleSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if but is not None:
+        statement = statement.where(ConsoleSession.token_hash != _token_hash(but))
+    session.execute(statement)
+
+
+def set_disabled(account_id: int, disabled: bool, by: AccountInfo) -> AccountRecord:
+    """Disable (its sessions end) or enable an account. An admin cannot disable themselves,
+    so the console always keeps an admin who can sign in (409 otherwise)."""
+    with write_session() as session:
+        account = session.get(Account, account_id, with_for_update=True)
+        if account is None:
+            raise account_not_found()
+        if disabled and account.id == by.id:
+            raise ApiError(409, ErrorCode.CONFLICT, "You cannot disable your own account.")
+        if disabled and account.disabled_at is None:
+            account.disabled_at = utcnow()
+            _end_sessions(session, account.id)
+        elif not disabled:
+            account.disabled_at = None
+        session.flush()
+        return _record(account)
+
+
+def set_password(account_id: int, password: str) -> None:
+    """An admin's reset: the new password, and every session of the account ends.
+    ValueError (a sentence) for a password that is not allowed."""
+    check_password(password)
+    password_hash = generate_password_hash(password)  # before the transaction: it is slow
+    with write_session() as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise account_not_found()
+        account.password_hash = password_hash
+        _end_sessions(session, account.id)
+
+
+def change_own_password(account: AccountInfo, current: str, new: str, token: str) -> None:
+    """The account's own change: the current password must be right (401 otherwise); its other
+    sessions end, this one (`token`) goes on."""
+    if authenticate(account.username, current) is None:
+        raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.")
+    check_password(new)
+    password_hash = generate_password_hash(new)
+    with write_session() as session:
+        session.execute(
+            sa.update(Account).where(Account.id == account.id).values(password_hash=password_hash)
+        )
+        _end_sessions(session, account.id, but=token)

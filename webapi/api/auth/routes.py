@@ -10,8 +10,19 @@ from pydantic import BaseModel, Field
 from webapi.api.auth import bp
 from webapi.api.console_guard import CONSOLE_WRITE, EMPTY_JSON_BODY
 from webapi.api.schemas import ShortName
-from webapi.api.security import COOKIE_SCHEME, require_account, sign_in, sign_out
-from webapi.domain.accounts import MAX_PASSWORD_LENGTH, AccountInfo, authenticate
+from webapi.api.security import (
+    COOKIE_SCHEME,
+    require_account,
+    session_token,
+    sign_in,
+    sign_out,
+)
+from webapi.domain.accounts import (
+    MAX_PASSWORD_LENGTH,
+    AccountInfo,
+    authenticate,
+    change_own_password,
+)
 from webapi.errors import ApiError, ErrorCode, ErrorResponse
 from webapi.services import services
 
@@ -75,3 +86,30 @@ def logout() -> dict[str, Any]:
 def me() -> dict[str, Any]:
     """The signed-in account."""
     return AccountOut.of(require_account())
+
+
+class PasswordChangeIn(BaseModel):
+    current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+
+
+class PasswordChanged(BaseModel):
+    status: str = Field(description="Always `password_changed`; the other sessions ended.")
+
+
+@bp.put(
+    "/password",
+    responses={200: PasswordChanged, **CONSOLE_WRITE, 401: ErrorResponse},
+    security=[{COOKIE_SCHEME: []}],
+)
+def change_password(body: PasswordChangeIn) -> dict[str, Any]:
+    """Change the signed-in account's password: the current one must be right (401
+    `invalid_credentials`); the account's other sessions end, this one goes on."""
+    account = require_account()
+    token = session_token()
+    assert token is not None  # require_account found the session by it
+    try:
+        change_own_password(account, body.current_password, body.new_password, token)
+    except ValueError as exc:
+        raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"{str(exc).capitalize()}.") from None
+    return {"status": "password_changed"}

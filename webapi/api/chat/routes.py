@@ -12,14 +12,14 @@ from webapi.api.chat.schemas import (
     CancelOut,
     ChatDialogDetailOut,
     ChatDialogOut,
+    ChatDialogPath,
+    ChatDialogsOut,
+    ChatDialogsQuery,
+    ChatMessageIn,
     ChatMessageOut,
     ChatRoleOut,
     ChatRolesOut,
-    DialogPath,
-    DialogsOut,
-    DialogsQuery,
-    MessageIn,
-    NewDialogIn,
+    NewChatDialogIn,
 )
 from webapi.api.chat.stream import console_answer_stream
 from webapi.api.console_guard import CONSOLE_WRITE, EMPTY_JSON_BODY
@@ -47,11 +47,11 @@ def list_roles() -> dict[str, Any]:
     return ChatRolesOut(roles=listed).model_dump(mode="json")
 
 
-@bp.get("/dialogs", responses={200: DialogsOut})
-def list_dialogs(query: DialogsQuery) -> dict[str, Any]:
+@bp.get("/dialogs", responses={200: ChatDialogsOut})
+def list_dialogs(query: ChatDialogsQuery) -> dict[str, Any]:
     """The account's dialogs, newest first, a page at a time."""
     total, dialogs = console_dialogs.page(require_account().id, query.page, query.per_page)
-    return DialogsOut(
+    return ChatDialogsOut(
         total=total,
         page=query.page,
         per_page=query.per_page,
@@ -60,7 +60,7 @@ def list_dialogs(query: DialogsQuery) -> dict[str, Any]:
 
 
 @bp.post("/dialogs", responses={201: ChatDialogOut, **CONSOLE_WRITE, **NOT_FOUND})
-def start_dialog(body: NewDialogIn) -> tuple[dict[str, Any], int]:
+def start_dialog(body: NewChatDialogIn) -> tuple[dict[str, Any], int]:
     """Start an empty dialog in a mode (and, for the assistant, a role): 404 `role_not_found`
     for a role that does not exist."""
     dialog = console_dialogs.start(require_account().id, body.mode, body.role, services().roles)
@@ -68,7 +68,7 @@ def start_dialog(body: NewDialogIn) -> tuple[dict[str, Any], int]:
 
 
 @bp.get("/dialogs/<int:dialog_id>", responses={200: ChatDialogDetailOut, **NOT_FOUND})
-def open_dialog(path: DialogPath) -> dict[str, Any]:
+def open_dialog(path: ChatDialogPath) -> dict[str, Any]:
     """One of the account's dialogs with all its messages (Insights answers with their SQL,
     rows and chart); another account's dialog is 404."""
     dialog, messages = console_dialogs.open_dialog(require_account().id, path.dialog_id)
@@ -88,7 +88,7 @@ def open_dialog(path: DialogPath) -> dict[str, Any]:
         429: ErrorResponse,
     },
 )
-def send_message(path: DialogPath, body: MessageIn) -> Response:
+def send_message(path: ChatDialogPath, body: ChatMessageIn) -> Response:
     """Ask in one of the account's dialogs; the answer streams back as Server-Sent Events.
 
     Messages are limited per account (CHAT_RATE_LIMIT, both modes together): 429
@@ -117,7 +117,7 @@ def send_message(path: DialogPath, body: MessageIn) -> Response:
     responses={200: CancelOut, **CONSOLE_WRITE, **NOT_FOUND},
     openapi_extensions=EMPTY_JSON_BODY,
 )
-def cancel_answer(path: DialogPath) -> dict[str, Any]:
+def cancel_answer(path: ChatDialogPath) -> dict[str, Any]:
     """Stop the answer in progress in the dialog: its stream ends with `error: cancelled`,
     nothing of the answer is stored, and the dialog takes the next question at once."""
     cancelled = services().conversation.cancel(require_account().id, path.dialog_id)

@@ -13,16 +13,16 @@ from webapi.domain.roles import ROLE_NAME, Role
 from webapi.models import Mode
 
 
-class DialogPath(BaseModel):
+class ChatDialogPath(BaseModel):
     dialog_id: int = Field(ge=1, le=2**63 - 1)
 
 
-class DialogsQuery(QueryModel):
+class ChatDialogsQuery(QueryModel):
     page: int = Field(default=1, ge=1, le=100_000)
     per_page: int = Field(default=20, ge=1, le=100)
 
 
-class NewDialogIn(BaseModel):
+class NewChatDialogIn(BaseModel):
     mode: Mode = Field(description="`assistant`: the bot's assistant; `insights`: ask the data.")
     role: str | None = Field(
         default=None,
@@ -32,7 +32,7 @@ class NewDialogIn(BaseModel):
     )
 
 
-class MessageIn(BaseModel):
+class ChatMessageIn(BaseModel):
     text: MessageText
 
 
@@ -58,7 +58,7 @@ class ChatDialogOut(BaseModel):
         )
 
 
-class DialogsOut(BaseModel):
+class ChatDialogsOut(BaseModel):
     total: int
     page: int
     per_page: int
