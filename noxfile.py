@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import nox
 
 nox.options.default_venv_backend = "uv"
@@ -39,7 +41,8 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit and API tests (SQLite and PostgreSQL via TEST_POSTGRES_URL)."""
     install(session, "test")
-    session.run("pytest", *session.posargs)
+    # The console's browser tests need its build: `nox -s web` runs them.
+    session.run("pytest", "--ignore=tests/e2e", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -66,8 +69,28 @@ def try_bot(session: nox.Session) -> None:
     session.run("python", "-m", "tests.try_bot", *session.posargs)
 
 
+@nox.session(python=PYTHON)
+def web(session: nox.Session) -> None:
+    """The console (frontend/, Node 20.19+ and npm): npm ci, ESLint, tsc, Vitest, the OpenAPI
+    types against webapi's document (read from the app, no server), the production build, then
+    the browser tests (tests/e2e: Debian's chromium driven by Playwright) against it."""
+    install(session, "web")
+    document = str(Path(session.create_tmp()).resolve() / "openapi.json")
+    session.run("python", "frontend/scripts/openapi_document.py", "--output", document)
+    session.env["NEXT_TELEMETRY_DISABLED"] = "1"
+    with session.chdir("frontend"):
+        session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+        session.run("npm", "run", "lint", external=True)
+        session.run("npx", "tsc", "--noEmit", external=True)
+        session.run("npm", "test", external=True)
+        session.run("npm", "run", "types:check", "--", document, external=True)
+        session.run("npm", "run", "build", external=True)
+    session.run("pytest", "tests/e2e", *session.posargs)
+
+
 @nox.session(python=False)
 def ci(session: nox.Session) -> None:
     """Everything CI runs, in order."""
     session.notify("lint")
     session.notify("tests")
+    session.notify("web")

@@ -1,0 +1,93 @@
+"use client";
+
+import { DatabaseIcon, DownloadIcon, RefreshCwIcon, TriangleAlertIcon } from "lucide-react";
+import { Button } from "@/components/ui/button";
+import { Skeleton } from "@/components/ui/skeleton";
+import { useI18n } from "@/i18n/provider";
+import type { ApiError } from "@/lib/api/errors";
+import { cn } from "@/lib/utils";
+
+export const SEED_COMMAND =
+  "flask --app webapi seed-demo --users 1000 --messages 100000 --days 90 --seed 1";
+
+export function BlockError({
+  error,
+  onRetry,
+  className,
+}: {
+  error: ApiError;
+  onRetry: () => void;
+  className?: string;
+}) {
+  const { t } = useI18n();
+  const unavailable = error.code === "api_unavailable" || error.code === "network_error";
+  return (
+    <div
+      role="alert"
+      className={cn(
+        "flex flex-col items-start gap-3 rounded-lg border border-destructive/30 bg-destructive/5 p-4 text-sm",
+        className,
+      )}
+    >
+      <div className="flex items-start gap-2">
+        <TriangleAlertIcon className="mt-0.5 size-4 shrink-0 text-destructive" aria-hidden />
+        <div className="grid gap-1">
+          <p className="font-medium">
+            {unavailable ? t.errors.apiUnavailable : t.block.errorTitle}
+          </p>
+          <p className="text-muted-foreground">
+            {unavailable ? t.errors.apiUnavailableBody : error.message}
+          </p>
+        </div>
+      </div>
+      <Button variant="outline" size="sm" onClick={onRetry}>
+        <RefreshCwIcon aria-hidden />
+        {t.common.retry}
+      </Button>
+    </div>
+  );
+}
+
+export function BlockEmpty({ className }: { className?: string }) {
+  const { t } = useI18n();
+  return (
+    <div
+      className={cn(
+        "flex flex-col items-center gap-3 rounded-lg border border-dashed p-6 text-center text-sm",
+        className,
+      )}
+    >
+      <DatabaseIcon className="size-6 text-muted-foreground" aria-hidden />
+      <div className="grid gap-1">
+        <p className="font-medium">{t.block.emptyTitle}</p>
+        <p className="text-muted-foreground">{t.block.emptyBody}</p>
+      </div>
+      <code className="max-w-full rounded-md bg-muted px-3 py-2 text-left font-mono text-xs break-words whitespace-pre-wrap">
+        {SEED_COMMAND}
+      </code>
+    </div>
+  );
+}
+
+export function BlockSkeleton({ rows = 5, className }: { rows?: number; className?: string }) {
+  const { t } = useI18n();
+  return (
+    <div className={cn("grid gap-2", className)} role="status" aria-label={t.common.loading}>
+      {Array.from({ length: rows }, (_, index) => (
+        <Skeleton key={index} className="h-8 w-full" />
+      ))}
+    </div>
+  );
+}
+
+export function CsvLink({ href, what }: { href: string; what: string }) {
+  const { t } = useI18n();
+  return (
+    <Button variant="outline" size="sm" asChild>
+      <a href={href} download aria-label={t.csv.label(what)}>
+        <DownloadIcon aria-hidden />
+        {t.csv.download}
+      </a>
+    </Button>
+  );
+}

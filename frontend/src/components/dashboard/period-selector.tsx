@@ -1,0 +1,155 @@
+"use client";
+
+import { CalendarRangeIcon } from "lucide-react";
+import { usePathname, useRouter } from "next/navigation";
+import { useId, useState, useTransition, type FormEvent } from "react";
+import { Button } from "@/components/ui/button";
+import { Input } from "@/components/ui/input";
+import { Label } from "@/components/ui/label";
+import { ToggleGroup, ToggleGroupItem } from "@/components/ui/toggle-group";
+import { useI18n } from "@/i18n/provider";
+import {
+  MAX_RANGE_DAYS,
+  PRESETS,
+  addDays,
+  periodSearchParams,
+  rangeProblem,
+  type Period,
+} from "@/lib/period";
+
+const CUSTOM = "custom";
+
+function today(): string {
+  const now = new Date();
+  return new Date(now.getTime() - now.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
+}
+
+/** Day, week, month or a custom range of days; kept in the URL (?period= or ?from=&to=). */
+export function PeriodSelector({ period }: { period: Period }) {
+  const { t } = useI18n();
+  const router = useRouter();
+  const pathname = usePathname();
+  const [pending, startTransition] = useTransition();
+  const [customOpen, setCustomOpen] = useState(period.kind === "range");
+  const [from, setFrom] = useState(period.kind === "range" ? period.from : "");
+  const [to, setTo] = useState(period.kind === "range" ? period.to : "");
+  const [problem, setProblem] = useState<string | null>(null);
+  const ids = useId();
+
+  function go(next: Period) {
+    startTransition(() =>
+      router.replace(`${pathname}?${periodSearchParams(next)}`, { scroll: false }),
+    );
+  }
+
+  function onPick(value: string) {
+    if (value === "") return; // pressing the chosen item again keeps it
+    if (value === CUSTOM) {
+      setCustomOpen(true);
+      if (!from || !to) {
+        const end = today();
+        setFrom(addDays(end, -13));
+        setTo(end);
+      }
+      return;
+    }
+    const preset = PRESETS.find((candidate) => candidate === value);
+    if (preset) {
+      setCustomOpen(false);
+      setProblem(null);
+      go({ kind: "preset", preset });
+    }
+  }
+
+  function onApply(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    const issue = rangeProblem(from, to);
+    if (issue === null) {
+      setProblem(null);
+      go({ kind: "range", from, to });
+      return;
+    }
+    setProblem(
+      issue === "reversed"
+        ? t.period.reversed
+        : issue === "too-long"
+          ? t.period.tooLong(MAX_RANGE_DAYS)
+          : t.period.invalid,
+    );
+  }
+
+  const selected = customOpen ? CUSTOM : period.kind === "preset" ? period.preset : CUSTOM;
+  return (
+    <div className="flex flex-col items-stretch gap-2 sm:items-end" aria-busy={pending}>
+      <ToggleGroup
+        type="single"
+        value={selected}
+        onValueChange={onPick}
+        aria-label={t.period.label}
+        className="max-w-full overflow-x-auto"
+      >
+        {PRESETS.map((preset) => (
+          <ToggleGroupItem key={preset} value={preset}>
+            {t.period[preset]}
+          </ToggleGroupItem>
+        ))}
+        <ToggleGroupItem value={CUSTOM} aria-expanded={customOpen} aria-controls={`${ids}-range`}>
+          <CalendarRangeIcon className="size-4" aria-hidden />
+          <span className="ml-1.5">{t.period.custom}</span>
+        </ToggleGroupItem>
+      </ToggleGroup>
+      {customOpen && (
+        <form
+          id={`${ids}-range`}
+          onSubmit={onApply}
+          className="flex flex-wrap items-end gap-2"
+          aria-describedby={problem ? `${ids}-problem` : undefined}
+          noValidate
+        >
+          <div className="grid gap-1">
+            <Label htmlFor={`${ids}-from`} className="text-xs text-muted-foreground">
+              {t.period.from}
+            </Label>
+            <Input
+              id={`${ids}-from`}
+              type="date"
+              value={from}
+              max={to || undefined}
+              onChange={(event) => setFrom(event.target.value)}
+              className="h-8 w-40"
+              aria-invalid={problem !== null}
+              required
+            />
+          </div>
+          <div className="grid gap-1">
+            <Label htmlFor={`${ids}-to`} className="text-xs text-muted-foreground">
+              {t.period.to}
+            </Label>
+            <Input
+              id={`${ids}-to`}
+              type="date"
+              value={to}
+              min={from || undefined}
+              onChange={(event) => setTo(event.target.value)}
+              className="h-8 w-40"
+              aria-invalid={problem !== null}
+              required
+            />
+          </div>
+          <Button type="submit" size="sm" disabled={pending}>
+            {t.period.apply}
+          </Button>
+          {problem && (
+            <p
+              id={`${ids}-problem`}
+              role="alert"
+              className="basis-full text-sm text-destructive sm:text-right"
+            >
+              {problem}
+            </p>
+          )}
+        </form>
+      )}
+    </div>
+  );
+}

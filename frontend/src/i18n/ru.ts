@@ -1,0 +1,193 @@
+import type { Dictionary } from "./en";
+
+/** Russian plural forms: 1 секунда, 2 секунды, 5 секунд. */
+function plural(count: number, one: string, few: string, many: string): string {
+  const form = new Intl.PluralRules("ru").select(count);
+  return form === "one" ? one : form === "few" ? few : many;
+}
+
+export const ru: Dictionary = {
+  meta: {
+    title: "Консоль AIDD",
+    description: "Статистика и чат ассистента systech-aidd.",
+  },
+  common: {
+    appName: "Консоль AIDD",
+    skipToContent: "Перейти к содержимому",
+    retry: "Повторить",
+    close: "Закрыть",
+    noData: "нет данных",
+    loading: "Загрузка…",
+  },
+  nav: {
+    label: "Основное",
+    dashboard: "Дашборд",
+    chat: "Чат",
+  },
+  header: {
+    theme: "Тема",
+    themeLight: "Светлая",
+    themeDark: "Тёмная",
+    themeSystem: "Системная",
+    language: "Язык",
+    signOut: "Выйти",
+    signingOut: "Выход…",
+    signedInAs: (username) => `Вы вошли как ${username}`,
+  },
+  languages: {
+    en: "English",
+    ru: "Русский",
+  },
+  login: {
+    title: "Вход",
+    description: "Войдите с учётной записью консоли.",
+    username: "Имя пользователя",
+    password: "Пароль",
+    submit: "Войти",
+    submitting: "Вход…",
+    invalidCredentials: "Неверное имя пользователя или пароль.",
+    tooManyAttempts: (seconds) =>
+      `Слишком много попыток. Повторите через ${seconds} ${plural(seconds, "секунду", "секунды", "секунд")}.`,
+    tooManyAttemptsLater: "Слишком много попыток. Повторите позже.",
+    unavailable: "API недоступен. Проверьте, что webapi запущен, и повторите.",
+    failed: (message) => `Не удалось войти: ${message}`,
+  },
+  errors: {
+    apiUnavailable: "API недоступен",
+    apiUnavailableBody: "Проверьте, что webapi запущен и что API_URL консоли указывает на него.",
+    unexpected: "Что-то пошло не так",
+    unexpectedBody: "Страницу не удалось показать. Повторите.",
+    notFound: "Страница не найдена",
+    notFoundBody: "По этому адресу ничего нет.",
+    backToDashboard: "Вернуться на дашборд",
+    signOutFailed: "Не удалось выйти. Повторите.",
+  },
+  block: {
+    errorTitle: "Не удалось загрузить блок",
+    emptyTitle: "Нет данных за этот период",
+    emptyBody: "Выберите период длиннее или заполните базу разработки демо-данными:",
+  },
+  csv: {
+    download: "CSV",
+    label: (what) => `Скачать ${what} в CSV`,
+  },
+  dashboard: {
+    title: "Дашборд",
+    description: (timeZone) => `Как используется ассистент. Время: ${timeZone}.`,
+    vsPrevious: (value) => `было ${value}`,
+    previousTitle: "Тот же показатель за прошлый период той же длины",
+    changeLabel: (change, previous) =>
+      `Изменение к прошлому периоду: ${change} (прошлый: ${previous})`,
+    noChangeLabel: "Изменение не показать: в прошлом периоде нет данных",
+  },
+  period: {
+    label: "Период",
+    day: "24 часа",
+    week: "7 дней",
+    month: "30 дней",
+    custom: "Свой",
+    from: "С",
+    to: "По",
+    apply: "Применить",
+    invalid: "Укажите обе даты.",
+    reversed: "Дата конца раньше даты начала.",
+    tooLong: (days) =>
+      `Период может быть не длиннее ${days} ${plural(days, "дня", "дней", "дней")}.`,
+  },
+  overview: {
+    title: "Обзор",
+    dialogs: "Диалоги",
+    userMessages: "Сообщения пользователей",
+    assistantMessages: "Ответы ассистента",
+    activeUsers: "Активные пользователи",
+    newUsers: "Новые пользователи",
+    messagesPerDialog: "Сообщений на диалог",
+  },
+  performance: {
+    title: "Производительность",
+    latencyP50: "Задержка p50",
+    latencyP95: "Задержка p95",
+    ttftP50: "Первый токен p50",
+    ttftP95: "Первый токен p95",
+    tokens: "Токены",
+    tokensDetail: (prompt, completion) => `${prompt} запрос · ${completion} ответ`,
+    errorRate: "Доля ошибок",
+    errorRateDetail: (failed, interrupted, answers) =>
+      `${failed} сбоев · ${interrupted} прервано из ${answers}`,
+    cancelled: "Отменено",
+    cancelledDetail: "Остановлены клиентом; не ошибки",
+  },
+  activity: {
+    title: "Активность",
+    description: {
+      hour: "По часам",
+      day: "По дням",
+      week: "По неделям (с понедельника)",
+    },
+    userMessages: "Сообщения пользователей",
+    assistantMessages: "Ответы ассистента",
+    activeUsers: "Активные пользователи",
+    chartLabel:
+      "График сообщений пользователей, ответов ассистента и активных пользователей за период",
+    csvWhat: "активность",
+  },
+  topUsers: {
+    title: "Самые активные",
+    description: "Пользователи Telegram, написавшие больше всех",
+    user: "Пользователь",
+    messages: "Сообщения",
+    dialogs: "Диалоги",
+    lastMessage: "Последнее сообщение",
+    csvWhat: "самых активных",
+  },
+  dialogs: {
+    title: "Последние диалоги",
+    description: (total) => `Начато за период: ${total}`,
+    user: "Пользователь",
+    role: "Роль",
+    started: "Начат",
+    latest: "Последнее сообщение",
+    messages: "Сообщения",
+    sortBy: (column) => `Сортировать: ${column}`,
+    ascending: "по возрастанию",
+    descending: "по убыванию",
+    page: (page, pages) => `Страница ${page} из ${pages}`,
+    previousPage: "Предыдущая страница",
+    nextPage: "Следующая страница",
+    open: (id) => `Открыть диалог №${id}`,
+    consoleAccount: (account) => `${account} (консоль)`,
+    unknownUser: "Неизвестен",
+    insightsMode: "Insights",
+    csvWhat: "диалоги",
+  },
+  channels: {
+    telegram: "Telegram",
+    web: "Веб",
+  },
+  transcript: {
+    title: (id) => `Диалог №${id}`,
+    description: "Весь диалог с показателями каждого ответа.",
+    user: "Пользователь",
+    assistant: "Ассистент",
+    system: "Система",
+    ended: (when) => `завершён ${when}`,
+    ongoing: "продолжается",
+    latency: "задержка",
+    ttft: "первый токен",
+    tokens: (prompt, completion) => `${prompt} + ${completion} токенов`,
+    status: {
+      ok: "доставлен",
+      pending: "ожидает",
+      error: "сбой",
+      cancelled: "отменён",
+    },
+    sql: "SQL",
+    empty: "В этом диалоге нет сообщений.",
+  },
+  chat: {
+    title: "Чат",
+    notBuilt: "Чат консоли ещё не сделан.",
+    notBuiltBody:
+      "Он появится в следующей части консоли. А пока маршруты чата в API (/api/v1/chat) отвечают, как описано в README.",
+  },
+};
