@@ -375,6 +375,9 @@ def test_a_cancel_ends_the_stream_and_frees_the_dialog(
     assert events[-1][1]["code"] == "cancelled"
     assert answers == [{"cancelled": True}]
     assert question_status(app, events[-1][1]["user_message_id"]) == ("error", "cancelled")
+    stopped = owner.open(dialog["id"])["messages"][1]
+    assert (stopped["status"], stopped["error_code"]) == ("error", "cancelled")
+    assert stopped["latency_ms"] > 0, "the stopped call's time is its latency"
     # The dialog is free (the stalled answer is still being read): the next question goes on.
     fake_llm.script(Reply("Next."))
     status, following = owner.send(dialog["id"], "Something else")

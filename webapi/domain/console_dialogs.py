@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from webapi.database import read_session, write_session
 from webapi.domain.conversation import dialog_not_found
 from webapi.domain.roles import RoleCatalog
+from webapi.domain.transcripts import messages_of
 from webapi.errors import ApiError, ErrorCode
 from webapi.models import Author, Channel, Dialog, Message, Mode
 
@@ -102,23 +103,5 @@ def open_dialog(account_id: int, dialog_id: int) -> tuple[ConsoleDialog, list[di
         ).first()
         if row is None:
             raise dialog_not_found()
-        messages = session.execute(
-            sa.select(
-                Message.id,
-                Message.role,
-                Message.content,
-                Message.created_at,
-                Message.status,
-                Message.error_code,
-                Message.model,
-                Message.prompt_tokens,
-                Message.completion_tokens,
-                Message.ttft_ms,
-                Message.latency_ms,
-                Message.sql,
-                Message.result,
-            )
-            .where(Message.dialog_id == dialog_id)
-            .order_by(Message.id)
-        ).all()
-    return _dialog(row), [dict(message._mapping) for message in messages]
+        messages = messages_of(session, dialog_id)
+    return _dialog(row), messages

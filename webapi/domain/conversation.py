@@ -852,7 +852,14 @@ class ConversationService:
     def stop(self, question: Question, why: str) -> bool:
         """Settle a question as cancelled now, whatever its answer is doing; False if it had
         its outcome already. The answer, when it ends, finds it settled and stores nothing."""
-        stopped = self._store_failure(question, AnswerErrorCode.CANCELLED, why, utcnow())
+        with read_session(fresh=True) as session:
+            asked_at = session.scalar(
+                sa.select(Message.created_at).where(Message.id == question.user_message_id)
+            )
+        # The failed call's latency: from the question to now, as for any other failure.
+        stopped = self._store_failure(
+            question, AnswerErrorCode.CANCELLED, why, asked_at or utcnow()
+        )
         return stopped.code == AnswerErrorCode.CANCELLED
 
     def cancelled(self, question: Question) -> bool:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import QueryableAttribute, Session
 
 from webapi.database import read_session
+from webapi.domain.transcripts import messages_of
 from webapi.models import Account, Dialog, Message, User, UTCDateTime, utcnow
 from webapi.stats.figures import Figures
 from webapi.stats.windows import Window
@@ -207,26 +208,8 @@ def transcript(dialog_id: int) -> dict[str, Any] | None:
         row = session.execute(_dialogs().where(Dialog.id == dialog_id)).first()
         if row is None:
             return None
-        messages = session.execute(
-            sa.select(
-                Message.id,
-                Message.role,
-                Message.content,
-                Message.created_at,
-                Message.status,
-                Message.error_code,
-                Message.model,
-                Message.prompt_tokens,
-                Message.completion_tokens,
-                Message.ttft_ms,
-                Message.latency_ms,
-                Message.sql,
-                Message.result,
-            )
-            .where(Message.dialog_id == dialog_id)
-            .order_by(Message.created_at, Message.id)
-        ).all()
+        messages = messages_of(session, dialog_id)
     shaped = _shape(row, None)
     del shaped["latest_message"]
-    shaped["messages"] = [dict(message._mapping) for message in messages]
+    shaped["messages"] = messages
     return shaped
