@@ -33,6 +33,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "bot.upsert_user": {"username": "mallory", "first_name": "Mallory", "language_code": "en"},
     "bot.send_message": {"text": "Hello there!"},
     "bot.set_role": {"role": "editor"},
+    # The current password must be right; the same again keeps the next sign-in working.
+    "auth.change_password": {"current_password": PASSWORD, "new_password": PASSWORD},
 }
 
 

@@ -165,7 +165,7 @@ def test_every_account_changes_its_own_password(app: Flask, ids: dict[str, int])
         "/api/v1/auth/password",
         json={"current_password": "not-it-at-all", "new_password": "brand-new-pass"},
     )
-    assert (wrong.status_code, error_code(wrong)) == (401, "invalid_credentials")
+    assert (wrong.status_code, error_code(wrong)) == (403, "invalid_credentials")
     short = here.put(
         "/api/v1/auth/password", json={"current_password": ANALYST[1], "new_password": "short"}
     )

@@ -244,10 +244,10 @@ def set_password(account_id: int, password: str) -> None:
 
 
 def change_own_password(account: AccountInfo, current: str, new: str, token: str) -> None:
-    """The account's own change: the current password must be right (401 otherwise); its other
-    sessions end, this one (`token`) goes on."""
+    """The account's own change: the current password must be right (403 otherwise: the
+    session itself is good); its other sessions end, this one (`token`) goes on."""
     if authenticate(account.username, current) is None:
-        raise ApiError(401, ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.")
+        raise ApiError(403, ErrorCode.INVALID_CREDENTIALS, "The current password is wrong.")
     check_password(new)
     password_hash = generate_password_hash(new)
     with write_session() as session:

@@ -12,10 +12,15 @@ from webapi.api.console_guard import CONSOLE_WRITE
 from webapi.api.schemas import ShortName
 from webapi.api.security import require_admin
 from webapi.domain import accounts
-from webapi.domain.accounts import MAX_PASSWORD_LENGTH, AccountExistsError, AccountRecord
+from webapi.domain.accounts import (
+    MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
+    AccountExistsError,
+    AccountRecord,
+)
 from webapi.errors import ApiError, ErrorCode, ErrorResponse
 
-Password = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+Password = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class AccountPath(BaseModel):

@@ -19,6 +19,7 @@ from webapi.api.security import (
 )
 from webapi.domain.accounts import (
     MAX_PASSWORD_LENGTH,
+    MIN_PASSWORD_LENGTH,
     AccountInfo,
     authenticate,
     change_own_password,
@@ -90,7 +91,7 @@ def me() -> dict[str, Any]:
 
 class PasswordChangeIn(BaseModel):
     current_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
-    new_password: str = Field(min_length=1, max_length=MAX_PASSWORD_LENGTH)
+    new_password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=MAX_PASSWORD_LENGTH)
 
 
 class PasswordChanged(BaseModel):
@@ -99,11 +100,11 @@ class PasswordChanged(BaseModel):
 
 @bp.put(
     "/password",
-    responses={200: PasswordChanged, **CONSOLE_WRITE, 401: ErrorResponse},
+    responses={200: PasswordChanged, **CONSOLE_WRITE, 401: ErrorResponse, 403: ErrorResponse},
     security=[{COOKIE_SCHEME: []}],
 )
 def change_password(body: PasswordChangeIn) -> dict[str, Any]:
-    """Change the signed-in account's password: the current one must be right (401
+    """Change the signed-in account's password: the current one must be right (403
     `invalid_credentials`); the account's other sessions end, this one goes on."""
     account = require_account()
     token = session_token()

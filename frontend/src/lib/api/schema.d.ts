@@ -120,7 +120,7 @@ export interface paths {
         };
         get?: never;
         /**
-         * Change the signed-in account's password: the current one must be right (401
+         * Change the signed-in account's password: the current one must be right (403
          * @description `invalid_credentials`); the account's other sessions end, this one goes on.
          */
         put: operations["auth_change_password_password_put"];
