@@ -53,10 +53,20 @@ def third_party_imports(paths: list[Path]) -> dict[str, Path]:
     return found
 
 
+# Folders whose code runs in another session, with its own group (the browser tests: web).
+APART = (ROOT / "tests" / "e2e",)
+
+
 def python_files(*folders: str) -> list[Path]:
     files = []
     for folder in folders:
-        files += [p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts]
+        top = ROOT / folder
+        files += [
+            path
+            for path in top.rglob("*.py")
+            if "migrations" not in path.parts
+            and not any(path.is_relative_to(apart) and apart != top for apart in APART)
+        ]
     return files
 
 
@@ -66,6 +76,7 @@ def python_files(*folders: str) -> list[Path]:
         pytest.param(("webapi",), (), id="webapi"),
         pytest.param(("bot",), ("bot",), id="bot"),
         pytest.param(("tests",), ("test",), id="tests"),
+        pytest.param(("tests/e2e",), ("web",), id="browser tests"),
     ],
 )
 def test_every_import_is_declared(folders: tuple[str, ...], groups: tuple[str, ...]) -> None:
