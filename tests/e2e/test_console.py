@@ -1,9 +1,6 @@
 """The console in a browser: sign-in and its redirect, the dashboard's figures against the API,
 switching the period, a dialog's transcript, and a screenshot of each screen in light and dark,
-at a desktop's and a phone's width.
-
-Not built yet, so not tested here: the chat (the console's chat screen is the next part).
-"""
+at a desktop's and a phone's width. The chat screen: test_chat_screen.py."""
 
 from __future__ import annotations
 

@@ -178,9 +178,6 @@ export const en = {
   },
   chat: {
     title: "Chat",
-    notBuilt: "The console chat is not built yet.",
-    notBuiltBody:
-      "It comes with the next part of the console. Until then, the API's chat routes (/api/v1/chat) answer as the README describes.",
   },
 };
 

@@ -186,8 +186,5 @@ export const ru: Dictionary = {
   },
   chat: {
     title: "Чат",
-    notBuilt: "Чат консоли ещё не сделан.",
-    notBuiltBody:
-      "Он появится в следующей части консоли. А пока маршруты чата в API (/api/v1/chat) отвечают, как описано в README.",
   },
 };

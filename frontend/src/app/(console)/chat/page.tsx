@@ -1,5 +1,6 @@
-import { ConstructionIcon } from "lucide-react";
 import type { Metadata } from "next";
+import { Suspense } from "react";
+import { ChatScreen } from "@/components/chat/chat-screen";
 import { getDictionary } from "@/i18n/server";
 
 export async function generateMetadata(): Promise<Metadata> {
@@ -7,19 +8,11 @@ export async function generateMetadata(): Promise<Metadata> {
   return { title: t.chat.title };
 }
 
-/** A placeholder, plainly: the chat comes with the console's next part. */
-export default async function ChatPage() {
-  const { t } = await getDictionary();
+/** The console's chat: Assistant and Insights dialogs, the open one in `?dialog=ID`. */
+export default function ChatPage() {
   return (
-    <div className="grid gap-6">
-      <h1 className="text-2xl font-semibold tracking-tight">{t.chat.title}</h1>
-      <div className="flex max-w-2xl items-start gap-3 rounded-xl border border-dashed p-6">
-        <ConstructionIcon className="mt-0.5 size-5 shrink-0 text-muted-foreground" aria-hidden />
-        <div className="grid gap-1">
-          <p className="font-medium">{t.chat.notBuilt}</p>
-          <p className="text-sm text-muted-foreground">{t.chat.notBuiltBody}</p>
-        </div>
-      </div>
-    </div>
+    <Suspense>
+      <ChatScreen />
+    </Suspense>
   );
 }
