@@ -86,6 +86,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm_server: FakeLLM) ->
         ADMIN_USERNAME=ADMIN[0],
         ADMIN_PASSWORD=ADMIN[1],
         APP_ENV="production",
+        # Every test signs in afresh, more often than the production limit allows.
+        LOGIN_RATE_LIMIT="1000 per minute",
+        LOGIN_CLIENT_RATE_LIMIT="1000 per minute",
     )
     with migrated_and_served(env, scratch / "api.log") as (api_url, _):
         seeded = flask_cli(env, "seed-demo", *DEMO)
