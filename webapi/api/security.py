@@ -80,6 +80,11 @@ def require_admin() -> AccountInfo:
     return account
 
 
+def refused_credentials(exc: ValueError) -> ApiError:
+    """A name or password the account rules refuse (their sentence), as a 422."""
+    return ApiError(422, ErrorCode.VALIDATION_ERROR, f"{str(exc).capitalize()}.")
+
+
 def session_token() -> str | None:
     """The token of the caller's console session (in the signed cookie)."""
     token = session.get(SESSION_TOKEN_KEY)

@@ -193,6 +193,14 @@ def account_not_found() -> ApiError:
     return ApiError(404, ErrorCode.NOT_FOUND, "There is no such account.")
 
 
+def get_account(account_id: int) -> AccountRecord:
+    with read_session(fresh=True) as session:
+        account = session.get(Account, account_id)
+        if account is None:
+            raise account_not_found()
+        return _record(account)
+
+
 def list_accounts() -> list[AccountRecord]:
     """Every account, by name."""
     with read_session(fresh=True) as session:

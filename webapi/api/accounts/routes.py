@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from webapi.api.accounts import bp
 from webapi.api.console_guard import CONSOLE_WRITE
 from webapi.api.schemas import ShortName
-from webapi.api.security import require_admin
+from webapi.api.security import refused_credentials, require_admin
 from webapi.domain import accounts
 from webapi.domain.accounts import (
     MAX_PASSWORD_LENGTH,
@@ -69,10 +69,6 @@ class PasswordResetOut(BaseModel):
     status: str = Field(description="Always `password_reset`; the account's sessions ended.")
 
 
-def _refused(exc: ValueError) -> ApiError:
-    return ApiError(422, ErrorCode.VALIDATION_ERROR, f"{str(exc).capitalize()}.")
-
-
 @bp.get("", responses={200: ManagedAccountsOut})
 def list_accounts() -> dict[str, Any]:
     """Every console account."""
@@ -89,9 +85,8 @@ def create_account(body: NewAccountIn) -> tuple[dict[str, Any], int]:
     except AccountExistsError as exc:
         raise ApiError(409, ErrorCode.CONFLICT, f"{str(exc).capitalize()}.") from None
     except ValueError as exc:
-        raise _refused(exc) from None
-    record = next(found for found in accounts.list_accounts() if found.id == created.id)
-    return ManagedAccountOut.of(record), 201
+        raise refused_credentials(exc) from None
+    return ManagedAccountOut.of(accounts.get_account(created.id)), 201
 
 
 @bp.patch(
@@ -115,5 +110,5 @@ def reset_password(path: AccountPath, body: PasswordResetIn) -> dict[str, Any]:
     try:
         accounts.set_password(path.account_id, body.password)
     except ValueError as exc:
-        raise _refused(exc) from None
+        raise refused_credentials(exc) from None
     return {"status": "password_reset"}

@@ -12,6 +12,7 @@ from webapi.api.console_guard import CONSOLE_WRITE, EMPTY_JSON_BODY
 from webapi.api.schemas import ShortName
 from webapi.api.security import (
     COOKIE_SCHEME,
+    refused_credentials,
     require_account,
     session_token,
     sign_in,
@@ -112,5 +113,5 @@ def change_password(body: PasswordChangeIn) -> dict[str, Any]:
     try:
         change_own_password(account, body.current_password, body.new_password, token)
     except ValueError as exc:
-        raise ApiError(422, ErrorCode.VALIDATION_ERROR, f"{str(exc).capitalize()}.") from None
+        raise refused_credentials(exc) from None
     return {"status": "password_changed"}
