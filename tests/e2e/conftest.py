@@ -43,7 +43,7 @@ CHROMIUM_FLAGS = [
 ADMIN = ("admin", "admin-password-1")
 DEMO = ["--users", "120", "--messages", "6000", "--days", "40", "--seed", "5"]
 DESKTOP = {"width": 1366, "height": 900}
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 360, "height": 780}  # the narrowest phones in common use
 
 
 @dataclass
@@ -136,3 +136,24 @@ def sign_in(page: Page, credentials: tuple[str, str] = ADMIN) -> None:
     page.get_by_label("Username").fill(credentials[0])
     page.get_by_label("Password").fill(credentials[1])
     page.get_by_role("button", name="Sign in").click()
+
+
+# Elements that reach past the screen's right edge (none, on a page that fits), described
+# for the failure message: tag, classes and text.
+_OVERFLOWING = """() => {
+    const width = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth <= window.innerWidth) return [];
+    return [...document.querySelectorAll("body *")]
+        .filter((node) => node.getBoundingClientRect().right > width + 0.5)
+        .filter((node) => !node.closest("[data-radix-popper-content-wrapper]"))
+        .slice(0, 8)
+        .map((node) => `<${node.tagName.toLowerCase()} class="${node.className}">`
+            + ` ${(node.textContent || "").trim().slice(0, 40)}`
+            + ` right=${Math.round(node.getBoundingClientRect().right)}`);
+}"""
+
+
+def assert_fits_the_screen(page: Page) -> None:
+    """The page is no wider than the viewport (a phone scrolls down, never sideways)."""
+    overflowing = page.evaluate(_OVERFLOWING)
+    assert not overflowing, "wider than the screen:\n" + "\n".join(overflowing)

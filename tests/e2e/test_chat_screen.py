@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.doubles.fake_llm import Reply, Stall
-from tests.e2e.conftest import DESKTOP, PHONE, Stack, sign_in
+from tests.e2e.conftest import DESKTOP, PHONE, Stack, assert_fits_the_screen, sign_in
 
 TIMEOUT_MS = 20_000
 PLAN = {
@@ -164,9 +164,7 @@ def test_screenshots_of_the_chat(browser: Browser, stack: Stack, scheme: str, wi
     stack.llm.script(Reply(json.dumps(PLAN)), Reply(summary))
     ask_insights(page, "How many dialogs per channel?", summary)
     expect_insights_answer(page, "Telegram carries most of the dialogs")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
-        "the page is wider than the screen"
-    )
+    assert_fits_the_screen(page)
     # The composer stays at the bottom of the screen: the screen as the reader sees it.
     page.screenshot(path=stack.artifacts / f"chat-insights-{scheme}-{width}.png")
 

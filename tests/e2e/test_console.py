@@ -10,7 +10,7 @@ from urllib.parse import quote
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import ADMIN, DESKTOP, PHONE, Stack, sign_in
+from tests.e2e.conftest import ADMIN, DESKTOP, PHONE, Stack, assert_fits_the_screen, sign_in
 
 TIMEOUT_MS = 20_000
 # The transcript's sheet has slid in (no animation left) and lies within the screen.
@@ -117,9 +117,7 @@ def test_screenshots_of_each_screen(
     assert dark == (scheme == "dark"), f"{scheme} shows a background of {background}"
     page.screenshot(path=stack.artifacts / f"dashboard-{scheme}-{width}.png", full_page=True)
 
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
-        "the page is wider than the screen"
-    )
+    assert_fits_the_screen(page)
     opener.click()
     expect(page.get_by_role("dialog")).to_be_visible(timeout=TIMEOUT_MS)
     page.wait_for_function(SETTLED_AND_INSIDE, timeout=TIMEOUT_MS)  # slid in, all of it shown

@@ -24,7 +24,7 @@ export default async function ConsoleLayout({ children }: { children: ReactNode 
       >
         {t.common.skipToContent}
       </a>
-      <SiteHeader username={account.username} />
+      <SiteHeader username={account.username} isAdmin={account.is_admin} />
       <main id="main" className="mx-auto w-full max-w-7xl px-4 pt-6 pb-12 sm:px-6">
         {children}
       </main>

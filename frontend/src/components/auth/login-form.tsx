@@ -1,9 +1,10 @@
 "use client";
 
-import { AlertCircleIcon, LoaderCircleIcon } from "lucide-react";
+import { LoaderCircleIcon } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
 import { Button } from "@/components/ui/button";
+import { FormError } from "@/components/ui/form-error";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
 import type { Dictionary } from "@/i18n/dictionaries";
@@ -110,16 +111,7 @@ export function LoginForm({ next }: { next: string }) {
           aria-invalid={error instanceof ApiError && error.code === "invalid_credentials"}
         />
       </div>
-      {message && (
-        <p
-          id="login-error"
-          role="alert"
-          className="flex items-start gap-2 rounded-md border border-destructive/40 bg-destructive/10 px-3 py-2 text-sm text-destructive"
-        >
-          <AlertCircleIcon className="mt-0.5 size-4 shrink-0" aria-hidden />
-          <span>{message}</span>
-        </p>
-      )}
+      <FormError id="login-error" message={message} />
       <Button type="submit" disabled={pending || waiting} className="w-full">
         {pending && <LoaderCircleIcon className="animate-spin" aria-hidden />}
         {pending ? t.login.submitting : t.login.submit}

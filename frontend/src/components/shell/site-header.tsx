@@ -1,11 +1,11 @@
 import Link from "next/link";
 import { getDictionary } from "@/i18n/server";
+import { AccountMenu } from "./account-menu";
 import { LanguageSwitch } from "./language-switch";
 import { NavLinks } from "./nav-links";
-import { SignOutButton } from "./sign-out-button";
 import { ThemeToggle } from "./theme-toggle";
 
-export async function SiteHeader({ username }: { username: string }) {
+export async function SiteHeader({ username, isAdmin }: { username: string; isAdmin: boolean }) {
   const { t } = await getDictionary();
   return (
     <header className="sticky top-0 z-40 border-b bg-background/85 backdrop-blur supports-[backdrop-filter]:bg-background/70">
@@ -23,7 +23,7 @@ export async function SiteHeader({ username }: { username: string }) {
           <span className="hidden md:inline">{t.common.appName}</span>
           <span className="sr-only md:hidden">{t.common.appName}</span>
         </Link>
-        <NavLinks />
+        <NavLinks isAdmin={isAdmin} />
         <div className="ml-auto flex items-center gap-0.5 sm:gap-1">
           <span
             className="mr-2 hidden max-w-40 truncate text-sm text-muted-foreground lg:inline"
@@ -33,7 +33,7 @@ export async function SiteHeader({ username }: { username: string }) {
           </span>
           <ThemeToggle />
           <LanguageSwitch />
-          <SignOutButton username={username} />
+          <AccountMenu username={username} />
         </div>
       </div>
     </header>

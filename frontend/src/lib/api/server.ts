@@ -1,6 +1,7 @@
 import "server-only";
 import createClient from "openapi-fetch";
 import { cookies } from "next/headers";
+import { cache } from "react";
 import { apiBaseUrl } from "./config";
 import type { paths } from "./schema";
 import type { Account } from "./types";
@@ -11,8 +12,11 @@ export type Session =
   /** webapi could not be reached, or could not answer. */
   | { status: "unavailable" };
 
-/** The visitor's session as webapi sees it (asked directly, with the visitor's cookies). */
-export async function getSession(): Promise<Session> {
+/**
+ * The visitor's session as webapi sees it (asked directly, with the visitor's cookies); asked
+ * once per request however many layouts and pages want it.
+ */
+export const getSession = cache(async (): Promise<Session> => {
   // Read before the request: outside the try, so Next.js' own signals are not caught.
   const cookie = (await cookies()).toString();
   const client = createClient<paths, "application/json">({
@@ -37,4 +41,4 @@ export async function getSession(): Promise<Session> {
     return { status: "unavailable" };
   }
   return { status: "signed-in", account: data };
-}
+});

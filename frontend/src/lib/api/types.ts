@@ -24,3 +24,5 @@ export type StatsWindowQuery = Pick<
 >;
 
 export type StatsDialogsPage = Schemas["DialogsOut"];
+
+export type ManagedAccount = Schemas["ManagedAccountOut"];
