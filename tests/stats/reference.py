@@ -314,6 +314,7 @@ def _dialog_row(rows: Rows, dialog: Row) -> Json:
             "role": latest["role"],
             "preview": latest["content"][:PREVIEW_CHARS],
             "status": latest["status"],
+            "error_code": latest["error_code"],
             "created_at": latest["created_at"],
         },
     }

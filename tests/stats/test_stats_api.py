@@ -571,13 +571,16 @@ def test_the_latest_message_is_the_actual_latest(app: Flask, console: FlaskClien
         "role": "user",
         "preview": "still waiting?",
         "status": "pending",
+        "error_code": None,
         "created_at": None,
     }
-    assert (latest[failed]["role"], latest[failed]["status"], latest[failed]["preview"]) == (
-        "assistant",
-        "error",
-        "",
-    )
+    failed_latest = latest[failed]
+    assert (
+        failed_latest["role"],
+        failed_latest["status"],
+        failed_latest["error_code"],
+        failed_latest["preview"],
+    ) == ("assistant", "error", "llm_unavailable", "")
     assert latest[out_of_order]["role"] == "assistant"
     assert latest[out_of_order]["preview"] == long_text[:200]
     assert moment(latest[out_of_order]["created_at"]) == started + timedelta(minutes=9)

@@ -121,7 +121,8 @@ def _listed(session: Any, ids: list[int]) -> list[Any]:
 
 
 def _rows(rows: list[Any], session: Any) -> list[dict[str, Any]]:
-    """Each listed dialog with its actual latest message (role, start of its text, time)."""
+    """Each listed dialog with its actual latest message (role, start of its text, status and
+    error code, time)."""
     latest: dict[int, Any] = {}
     if rows:
         ids = [row.id for row in rows]
@@ -136,6 +137,7 @@ def _rows(rows: list[Any], session: Any) -> list[dict[str, Any]]:
                 Message.role,
                 sa.func.substr(Message.content, 1, PREVIEW_CHARS).label("preview"),
                 Message.status,
+                Message.error_code,
                 Message.created_at,
             ).join(newest, newest.c.message_id == Message.id)
         ):
@@ -169,6 +171,7 @@ def _shape(row: Any, message: Any) -> dict[str, Any]:
             "role": message.role,
             "preview": message.preview,
             "status": message.status,
+            "error_code": message.error_code,
             "created_at": message.created_at,
         },
     }

@@ -141,6 +141,9 @@ class LatestMessage(BaseModel):
     role: str
     preview: str = Field(description="The start of its text.")
     status: str
+    error_code: str | None = Field(
+        description="Why it did not arrive (`cancelled`: stopped by the client); None when it did."
+    )
     created_at: datetime
 
 

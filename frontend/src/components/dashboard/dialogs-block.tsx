@@ -29,6 +29,7 @@ import {
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
 import type { DialogRow, SortKey, StatsDialogsPage } from "@/lib/api/types";
+import { messageOutcome } from "@/lib/message-status";
 import { displayName } from "@/lib/people";
 import { useApiQuery } from "@/lib/use-api-query";
 import { cn } from "@/lib/utils";
@@ -219,8 +220,8 @@ export function DialogsBlock({ className }: { className?: string }) {
                             </div>
                           ) : (
                             <div className="text-muted-foreground italic">
-                              {t.transcript.status[dialog.latest_message.status] ??
-                                dialog.latest_message.status}
+                              {t.transcript.status[messageOutcome(dialog.latest_message)] ??
+                                messageOutcome(dialog.latest_message)}
                             </div>
                           )}
                           <div className="text-xs text-muted-foreground">

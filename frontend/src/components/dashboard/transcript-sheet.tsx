@@ -12,6 +12,7 @@ import {
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
 import type { Transcript, TranscriptMessage } from "@/lib/api/types";
+import { messageOutcome } from "@/lib/message-status";
 import { displayName } from "@/lib/people";
 import { useApiQuery } from "@/lib/use-api-query";
 import { cn } from "@/lib/utils";
@@ -45,8 +46,9 @@ function Message({ message }: { message: TranscriptMessage }) {
       : message.role === "assistant"
         ? t.transcript.assistant
         : t.transcript.system;
-  const cancelled = message.error_code === "cancelled";
-  const settled = message.status === "ok";
+  const outcome = messageOutcome(message);
+  const cancelled = outcome === "cancelled";
+  const settled = outcome === "ok";
   return (
     <li className={cn("flex flex-col gap-1", fromUser ? "items-end" : "items-start")}>
       <div className="flex flex-wrap items-center gap-2 text-xs text-muted-foreground">
@@ -54,9 +56,7 @@ function Message({ message }: { message: TranscriptMessage }) {
         <time dateTime={message.created_at}>{format.dateTime(message.created_at)}</time>
         {!settled && (
           <Badge variant={cancelled || message.status !== "error" ? "outline" : "destructive"}>
-            {cancelled
-              ? t.transcript.status.cancelled
-              : (t.transcript.status[message.status] ?? message.status)}
+            {t.transcript.status[outcome] ?? outcome}
             {message.error_code && !cancelled && ` · ${message.error_code}`}
           </Badge>
         )}

@@ -957,6 +957,11 @@ export interface components {
              */
             created_at: string;
             /**
+             * Error Code
+             * @description Why it did not arrive (`cancelled`: stopped by the client); None when it did.
+             */
+            error_code: string | null;
+            /**
              * Preview
              * @description The start of its text.
              */
