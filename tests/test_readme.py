@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import pytest
 
 from webapi.domain.outcomes import AnswerErrorCode
@@ -35,6 +36,9 @@ QUICK_START = "## Quick start"
 # Commands that serve until stopped: started in the background, stopped at the end.
 STATISTICS = "## Dashboard statistics"
 CHAT = "## Console chat and Insights"
+CONSOLE = "## Console"
+CONSOLE_PORT = 3000
+BUILD_TIMEOUT_S = 900  # `npm ci` and `next build` on 2 busy cores
 SERVERS = ("gunicorn", "tests.doubles.fake_llm")
 SYNC_TIMEOUT_S = 600  # `uv sync` may download what the machine's uv cache lacks
 COMMAND_TIMEOUT_S = 120
@@ -317,6 +321,7 @@ def test_quick_start_runs_as_written(tmp_path: Path) -> None:
         check_outcome(folder, commands, outputs, newcomer)
         try_the_statistics(newcomer, first_terminal=len(terminals) + 1)
         try_the_chat(newcomer, first_terminal=len(terminals) + 10)
+        try_the_console(newcomer, changes, first_terminal=len(terminals) + 20)
     except AssertionError as exc:
         failure = str(exc)
     finally:
@@ -389,6 +394,34 @@ def try_the_chat(newcomer: Newcomer, first_terminal: int) -> None:
     assert listed["total"] == 1, listed
     assert listed["dialogs"][0]["title"] == sent, listed
     assert listed["dialogs"][0]["message_count"] == 2, listed
+
+
+def try_the_console(newcomer: Newcomer, env: dict[str, str], first_terminal: int) -> None:
+    """The console section's block in a new terminal: built, started, and signed in to with
+    the quick start's admin, through the console's own proxy to the quick start's webapi."""
+    if port_taken(CONSOLE_PORT):
+        raise AssertionError(f"port {CONSOLE_PORT} on 127.0.0.1 is taken: stop what listens there")
+    section = section_of(README.read_text(), CONSOLE + "\n")
+    terminals = quick_start_terminals(section)
+    assert len(terminals) == 1, "the console section has one block to try"
+    for command in terminals[0]:
+        if "server.js" in command:
+            newcomer.serve(first_terminal, command, CONSOLE_PORT)
+        else:
+            newcomer.run(first_terminal, command, BUILD_TIMEOUT_S)
+    console = f"http://127.0.0.1:{CONSOLE_PORT}"
+    with httpx.Client(base_url=console, timeout=30) as browser:
+        assert "Sign in" in browser.get("/login").text
+        assert browser.get("/").status_code == 307, "a signed-out visit goes to sign-in"
+        signed_in = browser.post(
+            "/api/v1/auth/login",
+            json={"username": env["ADMIN_USERNAME"], "password": env["ADMIN_PASSWORD"]},
+            headers={"Origin": console},
+        )
+        assert signed_in.status_code == 200, signed_in.text
+        dashboard = browser.get("/")
+        assert dashboard.status_code == 200, dashboard.text[:2000]
+        assert "Dashboard" in dashboard.text
 
 
 def test_trying_the_bot_shows_the_readmes_conversation() -> None:

@@ -11,10 +11,9 @@ import { useState, type FormEvent } from "react";
 import { Button } from "@/components/ui/button";
 import {
   Dialog,
-  DialogClose,
+  DialogActions,
   DialogContent,
   DialogDescription,
-  DialogFooter,
   DialogHeader,
   DialogTitle,
 } from "@/components/ui/dialog";
@@ -25,12 +24,11 @@ import {
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
 import { FormError } from "@/components/ui/form-error";
-import { Input } from "@/components/ui/input";
-import { Label } from "@/components/ui/label";
+import { PasswordField } from "@/components/ui/password-field";
+import { PendingButton } from "@/components/ui/pending-button";
 import { useAccountsTexts } from "@/i18n/accounts";
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "@/lib/api/limits";
 import { problemText } from "@/lib/api/problem-text";
 import type { ManagedAccount } from "@/lib/api/types";
 
@@ -156,34 +154,18 @@ export function AccountActions({
             className="grid gap-4"
             aria-describedby={problem ? "reset-password-error" : undefined}
           >
-            <div className="grid gap-2">
-              <Label htmlFor="reset-password">{texts.reset.password}</Label>
-              <Input
-                id="reset-password"
-                name="password"
-                type="password"
-                autoComplete="new-password"
-                required
-                minLength={MIN_PASSWORD_LENGTH}
-                maxLength={MAX_PASSWORD_LENGTH}
-                aria-describedby="reset-password-hint"
-              />
-              <p id="reset-password-hint" className="text-xs text-muted-foreground">
-                {t.password.hint(MIN_PASSWORD_LENGTH)}
-              </p>
-            </div>
+            <PasswordField
+              id="reset-password"
+              name="password"
+              label={texts.reset.password}
+              purpose="new"
+            />
             <FormError id="reset-password-error" message={problem} />
-            <DialogFooter>
-              <DialogClose asChild>
-                <Button type="button" variant="outline">
-                  {texts.cancel}
-                </Button>
-              </DialogClose>
-              <Button type="submit" disabled={pending}>
-                {pending && <LoaderCircleIcon className="animate-spin" aria-hidden />}
-                {pending ? texts.reset.submitting : texts.reset.submit}
-              </Button>
-            </DialogFooter>
+            <DialogActions cancelLabel={texts.cancel}>
+              <PendingButton type="submit" pending={pending} pendingText={texts.reset.submitting}>
+                {texts.reset.submit}
+              </PendingButton>
+            </DialogActions>
           </form>
         </DialogContent>
       </Dialog>
@@ -195,17 +177,16 @@ export function AccountActions({
             <DialogDescription>{texts.disableConfirm.description}</DialogDescription>
           </DialogHeader>
           <FormError id="disable-account-error" message={problem} />
-          <DialogFooter>
-            <DialogClose asChild>
-              <Button type="button" variant="outline">
-                {texts.cancel}
-              </Button>
-            </DialogClose>
-            <Button variant="destructive" disabled={pending} onClick={() => void setDisabled(true)}>
-              {pending && <LoaderCircleIcon className="animate-spin" aria-hidden />}
-              {pending ? texts.disableConfirm.submitting : texts.disableConfirm.submit}
-            </Button>
-          </DialogFooter>
+          <DialogActions cancelLabel={texts.cancel}>
+            <PendingButton
+              variant="destructive"
+              pending={pending}
+              pendingText={texts.disableConfirm.submitting}
+              onClick={() => void setDisabled(true)}
+            >
+              {texts.disableConfirm.submit}
+            </PendingButton>
+          </DialogActions>
         </DialogContent>
       </Dialog>
     </>

@@ -1,14 +1,13 @@
 "use client";
 
-import { LoaderCircleIcon, PlusIcon } from "lucide-react";
+import { PlusIcon } from "lucide-react";
 import { useState, type FormEvent } from "react";
 import { Button } from "@/components/ui/button";
 import {
   Dialog,
-  DialogClose,
+  DialogActions,
   DialogContent,
   DialogDescription,
-  DialogFooter,
   DialogHeader,
   DialogTitle,
   DialogTrigger,
@@ -16,11 +15,13 @@ import {
 import { FormError } from "@/components/ui/form-error";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { PasswordField } from "@/components/ui/password-field";
+import { PendingButton } from "@/components/ui/pending-button";
 import { useAccountsTexts } from "@/i18n/accounts";
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
 import { ApiError } from "@/lib/api/errors";
-import { MAX_PASSWORD_LENGTH, MAX_USERNAME_LENGTH, MIN_PASSWORD_LENGTH } from "@/lib/api/limits";
+import { MAX_USERNAME_LENGTH } from "@/lib/api/limits";
 import { problemText } from "@/lib/api/problem-text";
 import type { ManagedAccount } from "@/lib/api/types";
 
@@ -95,22 +96,12 @@ export function NewAccountDialog({ onCreated }: { onCreated: (account: ManagedAc
               aria-invalid={problem?.nameTaken ?? false}
             />
           </div>
-          <div className="grid gap-2">
-            <Label htmlFor="new-account-password">{texts.create.password}</Label>
-            <Input
-              id="new-account-password"
-              name="password"
-              type="password"
-              autoComplete="new-password"
-              required
-              minLength={MIN_PASSWORD_LENGTH}
-              maxLength={MAX_PASSWORD_LENGTH}
-              aria-describedby="new-account-password-hint"
-            />
-            <p id="new-account-password-hint" className="text-xs text-muted-foreground">
-              {t.password.hint(MIN_PASSWORD_LENGTH)}
-            </p>
-          </div>
+          <PasswordField
+            id="new-account-password"
+            name="password"
+            label={texts.create.password}
+            purpose="new"
+          />
           <div className="flex items-center gap-2">
             <input
               id="new-account-admin"
@@ -121,17 +112,11 @@ export function NewAccountDialog({ onCreated }: { onCreated: (account: ManagedAc
             <Label htmlFor="new-account-admin">{texts.create.isAdmin}</Label>
           </div>
           <FormError id="new-account-error" message={problem?.text ?? null} />
-          <DialogFooter>
-            <DialogClose asChild>
-              <Button type="button" variant="outline">
-                {texts.cancel}
-              </Button>
-            </DialogClose>
-            <Button type="submit" disabled={pending}>
-              {pending && <LoaderCircleIcon className="animate-spin" aria-hidden />}
-              {pending ? texts.create.submitting : texts.create.submit}
-            </Button>
-          </DialogFooter>
+          <DialogActions cancelLabel={texts.cancel}>
+            <PendingButton type="submit" pending={pending} pendingText={texts.create.submitting}>
+              {texts.create.submit}
+            </PendingButton>
+          </DialogActions>
         </form>
       </DialogContent>
     </Dialog>

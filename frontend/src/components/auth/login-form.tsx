@@ -1,12 +1,12 @@
 "use client";
 
-import { LoaderCircleIcon } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { useEffect, useState, type FormEvent } from "react";
-import { Button } from "@/components/ui/button";
 import { FormError } from "@/components/ui/form-error";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
+import { PasswordField } from "@/components/ui/password-field";
+import { PendingButton } from "@/components/ui/pending-button";
 import type { Dictionary } from "@/i18n/dictionaries";
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
@@ -99,23 +99,23 @@ export function LoginForm({ next }: { next: string }) {
           aria-invalid={error instanceof ApiError && error.code === "invalid_credentials"}
         />
       </div>
-      <div className="grid gap-2">
-        <Label htmlFor="password">{t.login.password}</Label>
-        <Input
-          id="password"
-          name="password"
-          type="password"
-          autoComplete="current-password"
-          required
-          maxLength={1024}
-          aria-invalid={error instanceof ApiError && error.code === "invalid_credentials"}
-        />
-      </div>
+      <PasswordField
+        id="password"
+        name="password"
+        label={t.login.password}
+        purpose="current"
+        invalid={error instanceof ApiError && error.code === "invalid_credentials"}
+      />
       <FormError id="login-error" message={message} />
-      <Button type="submit" disabled={pending || waiting} className="w-full">
-        {pending && <LoaderCircleIcon className="animate-spin" aria-hidden />}
-        {pending ? t.login.submitting : t.login.submit}
-      </Button>
+      <PendingButton
+        type="submit"
+        pending={pending}
+        pendingText={t.login.submitting}
+        disabled={waiting}
+        className="w-full"
+      >
+        {t.login.submit}
+      </PendingButton>
     </form>
   );
 }

@@ -1,10 +1,11 @@
 "use client";
 
-import { CheckCircle2Icon, LoaderCircleIcon } from "lucide-react";
+import { CheckCircle2Icon } from "lucide-react";
 import { useState, type FormEvent } from "react";
 import { Button } from "@/components/ui/button";
 import {
   Dialog,
+  DialogActions,
   DialogClose,
   DialogContent,
   DialogDescription,
@@ -13,12 +14,11 @@ import {
   DialogTitle,
 } from "@/components/ui/dialog";
 import { FormError } from "@/components/ui/form-error";
-import { Input } from "@/components/ui/input";
-import { Label } from "@/components/ui/label";
+import { PasswordField } from "@/components/ui/password-field";
+import { PendingButton } from "@/components/ui/pending-button";
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
 import { ApiError } from "@/lib/api/errors";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "@/lib/api/limits";
 import { problemText } from "@/lib/api/problem-text";
 
 type Step = { kind: "form"; problem: string | null; wrongCurrent: boolean } | { kind: "done" };
@@ -99,58 +99,31 @@ export function ChangePasswordDialog({
             className="grid gap-4"
             aria-describedby={step.problem ? "password-error" : undefined}
           >
-            <div className="grid gap-2">
-              <Label htmlFor="current-password">{t.password.current}</Label>
-              <Input
-                id="current-password"
-                name="current_password"
-                type="password"
-                autoComplete="current-password"
-                required
-                maxLength={MAX_PASSWORD_LENGTH}
-                aria-invalid={step.wrongCurrent}
-              />
-            </div>
-            <div className="grid gap-2">
-              <Label htmlFor="new-password">{t.password.new}</Label>
-              <Input
-                id="new-password"
-                name="new_password"
-                type="password"
-                autoComplete="new-password"
-                required
-                minLength={MIN_PASSWORD_LENGTH}
-                maxLength={MAX_PASSWORD_LENGTH}
-                aria-describedby="new-password-hint"
-              />
-              <p id="new-password-hint" className="text-xs text-muted-foreground">
-                {t.password.hint(MIN_PASSWORD_LENGTH)}
-              </p>
-            </div>
-            <div className="grid gap-2">
-              <Label htmlFor="confirm-password">{t.password.confirm}</Label>
-              <Input
-                id="confirm-password"
-                name="confirm_password"
-                type="password"
-                autoComplete="new-password"
-                required
-                minLength={MIN_PASSWORD_LENGTH}
-                maxLength={MAX_PASSWORD_LENGTH}
-              />
-            </div>
+            <PasswordField
+              id="current-password"
+              name="current_password"
+              label={t.password.current}
+              purpose="current"
+              invalid={step.wrongCurrent}
+            />
+            <PasswordField
+              id="new-password"
+              name="new_password"
+              label={t.password.new}
+              purpose="new"
+            />
+            <PasswordField
+              id="confirm-password"
+              name="confirm_password"
+              label={t.password.confirm}
+              purpose="new"
+            />
             <FormError id="password-error" message={step.problem} />
-            <DialogFooter>
-              <DialogClose asChild>
-                <Button type="button" variant="outline">
-                  {t.password.cancel}
-                </Button>
-              </DialogClose>
-              <Button type="submit" disabled={pending}>
-                {pending && <LoaderCircleIcon className="animate-spin" aria-hidden />}
-                {pending ? t.password.submitting : t.password.submit}
-              </Button>
-            </DialogFooter>
+            <DialogActions cancelLabel={t.password.cancel}>
+              <PendingButton type="submit" pending={pending} pendingText={t.password.submitting}>
+                {t.password.submit}
+              </PendingButton>
+            </DialogActions>
           </form>
         )}
       </DialogContent>

@@ -2,7 +2,8 @@
 
 import * as DialogPrimitive from "@radix-ui/react-dialog";
 import { XIcon } from "lucide-react";
-import type { ComponentProps } from "react";
+import type { ComponentProps, ReactNode } from "react";
+import { Button } from "@/components/ui/button";
 import { cn } from "@/lib/utils";
 
 export const Dialog = DialogPrimitive.Root;
@@ -60,6 +61,26 @@ export function DialogFooter({ className, ...props }: ComponentProps<"div">) {
       className={cn("flex flex-col-reverse gap-2 sm:flex-row sm:justify-end", className)}
       {...props}
     />
+  );
+}
+
+/** A dialog's buttons: Cancel (closes it), then the dialog's own action. */
+export function DialogActions({
+  cancelLabel,
+  children,
+}: {
+  cancelLabel: string;
+  children: ReactNode;
+}) {
+  return (
+    <DialogFooter>
+      <DialogPrimitive.Close asChild>
+        <Button type="button" variant="outline">
+          {cancelLabel}
+        </Button>
+      </DialogPrimitive.Close>
+      {children}
+    </DialogFooter>
   );
 }
 
