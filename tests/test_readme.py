@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
+LEADING_ASSIGNMENTS = re.compile(r"^((?:[A-Za-z_]\w*=\S*\s+)*)(.*)$", re.DOTALL)
 QUICK_START = "## Quick start"
 # Commands that serve until stopped: started in the background, stopped at the end.
 STATISTICS = "## Dashboard statistics"
@@ -170,7 +171,8 @@ class Server:
 
 @dataclass
 class Newcomer:
-    """Terminals in one folder; each keeps what its commands exported, as a shell does."""
+    """Terminals in one folder; each keeps what its commands exported, and the folder it
+    changed to, as a shell does."""
 
     folder: Path
     scratch: Path
@@ -181,15 +183,27 @@ class Newcomer:
         return {"PATH": newcomer_path(), "HOME": os.environ.get("HOME", str(Path.home()))}
 
     def script(self, terminal: int, command: str, *, serve: bool = False) -> str:
-        """bash that resumes the terminal's exports, runs the command, keeps the new exports."""
+        """bash that resumes the terminal's exports and folder, runs the command, and keeps the
+        new exports and folder."""
         state = self.scratch / f"terminal-{terminal}.exports"
+        folder = self.scratch / f"terminal-{terminal}.folder"
         lines = ["set -e -o pipefail"]
         if state.exists():
             lines.append(f". {shlex.quote(str(state))}")
+        if folder.exists():
+            lines.append(f"cd {shlex.quote(folder.read_text())}")
         if serve:
-            lines.append(f"exec {command}")  # the server is the process started here
+            # The server is the process started here; `NAME=value exec server` passes a
+            # command's own assignments on (`exec NAME=value server` would not run).
+            split = LEADING_ASSIGNMENTS.fullmatch(command)
+            assert split is not None  # the pattern matches any command
+            lines.append(f"{split[1]}exec {split[2]}")
         else:
-            lines += [command, f"export -p > {shlex.quote(str(state))}"]
+            lines += [
+                command,
+                f"export -p > {shlex.quote(str(state))}",
+                f'printf %s "$PWD" > {shlex.quote(str(folder))}',
+            ]
         return "\n".join(lines) + "\n"
 
     def run(self, terminal: int, command: str, timeout: float) -> str:
