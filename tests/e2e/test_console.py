@@ -124,3 +124,25 @@ def test_screenshots_of_each_screen(
     page.screenshot(path=stack.artifacts / f"transcript-{scheme}-{width}.png")
     assert (stack.artifacts / f"transcript-{scheme}-{width}.png").stat().st_size > 10_000
     context.close()
+
+
+def test_a_csv_downloads_and_after_the_session_ends_leads_to_sign_in(
+    page: Page, stack: Stack
+) -> None:
+    sign_in(page)
+    csv = page.get_by_role("link", name=re.compile("^Download .*activity.* CSV$", re.IGNORECASE))
+    expect(csv).to_be_visible(timeout=TIMEOUT_MS)
+    with page.expect_download(timeout=TIMEOUT_MS) as downloading:
+        csv.click()
+    download = downloading.value
+    assert download.suggested_filename.endswith(".csv"), download.suggested_filename
+    header = download.path().read_text().splitlines()[0]
+    assert header == "start,user_messages,assistant_messages,active_users", header
+
+    # The session ends elsewhere (signed out in another tab): no 401 saved as a CSV file.
+    signed_out = page.request.post(
+        "/api/v1/auth/logout", data={}, headers={"Origin": stack.console_url}
+    )
+    assert signed_out.ok, signed_out.text()
+    csv.click()
+    expect(page).to_have_url(re.compile(r"/login(\?|$)"), timeout=TIMEOUT_MS)

@@ -1,10 +1,13 @@
 "use client";
 
 import { DatabaseIcon, DownloadIcon, RefreshCwIcon, TriangleAlertIcon } from "lucide-react";
+import { useRouter } from "next/navigation";
+import type { MouseEvent } from "react";
 import { Button } from "@/components/ui/button";
 import { Skeleton } from "@/components/ui/skeleton";
 import { useI18n } from "@/i18n/provider";
 import type { ApiError } from "@/lib/api/errors";
+import { loginPath } from "@/lib/next-path";
 import { cn } from "@/lib/utils";
 
 export const SEED_COMMAND =
@@ -82,9 +85,26 @@ export function BlockSkeleton({ rows = 5, className }: { rows?: number; classNam
 
 export function CsvLink({ href, what }: { href: string; what: string }) {
   const { t } = useI18n();
+  const router = useRouter();
+
+  // A download after the session ended would save webapi's 401 as the file: ask first, and
+  // send the visitor to sign in instead. A modified click (new tab, save as) is the browser's.
+  async function onClick(event: MouseEvent<HTMLAnchorElement>) {
+    if (event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) {
+      return;
+    }
+    event.preventDefault();
+    const session = await fetch("/api/v1/auth/me", { cache: "no-store" }).catch(() => null);
+    if (session?.status === 401) {
+      router.replace(loginPath(window.location.pathname + window.location.search));
+      return;
+    }
+    window.location.assign(href); // an attachment: the page stays
+  }
+
   return (
     <Button variant="outline" size="sm" asChild>
-      <a href={href} download aria-label={t.csv.label(what)}>
+      <a href={href} download aria-label={t.csv.label(what)} onClick={onClick}>
         <DownloadIcon aria-hidden />
         {t.csv.download}
       </a>
