@@ -47,8 +47,16 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
-    """Print what webapi adds to an answer, its throughput (SQLite, PostgreSQL), and the bot's."""
-    install(session, "test")
+    """Print what webapi adds to an answer, its throughput (SQLite, PostgreSQL), and the bot's;
+    the statistics' costs; the console's Lighthouse scores and first-load JavaScript, for which
+    the console is built first (npm ci, the production build) unless `-- --no-console` or
+    `-- --stats-only` leaves it out."""
+    install(session, "web")
+    if not {"--no-console", "--stats-only"} & set(session.posargs):
+        session.env["NEXT_TELEMETRY_DISABLED"] = "1"
+        with session.chdir("frontend"):
+            session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+            session.run("npm", "run", "build", external=True)
     session.run("python", "-m", "tests.bench", *session.posargs)
 
 

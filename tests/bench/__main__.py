@@ -29,6 +29,15 @@ seed-demo took, then each dashboard endpoint's latency per period and a whole da
 (its six blocks at once), p95 and median of --stats-requests each (default 30), idle and while
 50 conversations stream 10 answers/s; with how each p95 grows from the smallest size to the
 largest. --stats-only runs this section alone, --no-stats skips it.
+
+The console (tests/bench/console.py), first, on a quiet machine: Lighthouse 12 on the dashboard
+of the console's production build over demo data, signed in, --console-runs times with the
+mobile preset and as many with the desktop one (Debian's chromium): the median performance,
+accessibility and best practices scores and the JavaScript its first load transfers, each
+beside its bar (mobile performance >= 90, accessibility and best practices 100, desktop
+performance >= 98; at most 200 kB of JavaScript), then the audits that failed. It needs the
+console built (`nox -s bench` builds it; run alone, the bench builds it when frontend/ has no
+build). --console-only runs this section alone, --no-console skips it.
 """
 
 from __future__ import annotations
@@ -50,7 +59,7 @@ import httpx
 import openai
 import sqlalchemy as sa
 
-from tests.bench import bot, stats, write_cost
+from tests.bench import bot, console, stats, write_cost
 from tests.bench.cpu import process_tree_cpu_s
 from tests.bench.stats import percentile
 from tests.support import (
@@ -321,15 +330,51 @@ def main() -> None:
         help="statistics: seed-demo messages per run, comma-separated",
     )
     parser.add_argument("--stats-requests", type=int, default=30, help="statistics: per figure")
-    only = parser.add_mutually_exclusive_group()
-    only.add_argument("--stats-only", action="store_true", help="run the statistics alone")
-    only.add_argument("--no-stats", dest="stats", action="store_false", help="skip statistics")
+    parser.add_argument("--console-runs", type=int, default=3, help="console: runs per preset")
+    parser.add_argument("--stats-only", action="store_true", help="run the statistics alone")
+    parser.add_argument("--no-stats", dest="stats", action="store_false", help="skip statistics")
+    parser.add_argument("--console-only", action="store_true", help="run the console alone")
+    parser.add_argument(
+        "--no-console", dest="console", action="store_false", help="skip the console"
+    )
     args = parser.parse_args()
+    given = {
+        "--stats-only": args.stats_only,
+        "--no-stats": not args.stats,
+        "--console-only": args.console_only,
+        "--no-console": not args.console,
+    }
+    for pair in (
+        ("--stats-only", "--no-stats"),
+        ("--stats-only", "--console-only"),
+        ("--console-only", "--no-console"),
+    ):
+        if all(given[name] for name in pair):
+            parser.error(f"{pair[0]} and {pair[1]} exclude each other")
     # Thousands of sockets in gunicorn's workers, which inherit this limit.
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-    serving = not args.stats_only
+    serving = not (args.stats_only or args.console_only)
+    measuring_stats = args.stats and not args.console_only
+    measuring_console = args.console and not args.stats_only
+    if measuring_console:
+        with tempfile.TemporaryDirectory() as tmp:
+            console_result = console.measure(Path(tmp), args.console_runs)
+    report = measure_webapi(args, serving, measuring_stats)
+    print(__doc__.split("\n\n", 1)[1].strip())
+    report()
+    if measuring_console:
+        print()
+        console.print_report(console_result)
+
+
+def measure_webapi(
+    args: argparse.Namespace, serving: bool, measuring_stats: bool
+) -> Callable[[], None]:
+    """The serving, bot and statistics sections, as chosen; what prints their figures."""
+    if not (serving or measuring_stats):
+        return lambda: None
     with fast_llm() as llm_url, tempfile.TemporaryDirectory() as tmp:
         if serving:
             direct = sequential(lambda: timed_direct(llm_url), args.requests)
@@ -339,27 +384,30 @@ def main() -> None:
             ]
             if args.bot_users:
                 bot_row = bot.measure(llm_url, lambda: llm_stats(llm_url)["cpu_s"], Path(tmp), args)
-        if args.stats:
+        if measuring_stats:
             write_costs = write_cost.measure_all(Path(tmp))
             stats_runs = stats.measure_all(
                 llm_url, Path(tmp), args.stats_sizes, args.stats_requests
             )
-    print(__doc__.split("\n\n", 1)[1].strip())
-    if serving:
-        print()
-        print_report(direct, rows, args)
-        print()
-        print("LLM_TIMEOUT_S = 2.0 s; how long past it an answer ran:")
-        for name, overrun in overruns:
-            print(f"  {name:<22}{overrun * MS:>8.1f} ms")
-        if args.bot_users:
+
+    def report() -> None:
+        if serving:
             print()
-            bot.print_report(bot_row, *direct, args)
-    if args.stats:
-        print()
-        write_cost.print_report(write_costs)
-        print()
-        stats.print_report(stats_runs, args.stats_requests)
+            print_report(direct, rows, args)
+            print()
+            print("LLM_TIMEOUT_S = 2.0 s; how long past it an answer ran:")
+            for name, overrun in overruns:
+                print(f"  {name:<22}{overrun * MS:>8.1f} ms")
+            if args.bot_users:
+                print()
+                bot.print_report(bot_row, *direct, args)
+        if measuring_stats:
+            print()
+            write_cost.print_report(write_costs)
+            print()
+            stats.print_report(stats_runs, args.stats_requests)
+
+    return report
 
 
 if __name__ == "__main__":
