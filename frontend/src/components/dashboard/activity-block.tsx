@@ -1,6 +1,5 @@
 "use client";
 
-import dynamic from "next/dynamic";
 import {
   Card,
   CardAction,
@@ -15,17 +14,9 @@ import { api, unwrap } from "@/lib/api/client";
 import type { Activity } from "@/lib/api/types";
 import { useApiQuery } from "@/lib/use-api-query";
 import { cn } from "@/lib/utils";
+import { ActivityChart } from "./activity-chart";
 import { BlockEmpty, BlockError, CsvLink } from "./block-states";
 import { statsSearch, useStatsWindow } from "./stats-context";
-
-// Recharts is the dashboard's heaviest library: it loads with the chart, not with the page.
-const ActivityChart = dynamic(
-  () => import("./activity-chart").then((module) => module.ActivityChart),
-  {
-    ssr: false,
-    loading: () => <Skeleton className="h-72 w-full" />,
-  },
-);
 
 export function ActivityBlock({ className }: { className?: string }) {
   const { t } = useI18n();

@@ -7,6 +7,7 @@ import {
   ChevronLeftIcon,
   ChevronRightIcon,
 } from "lucide-react";
+import dynamic from "next/dynamic";
 import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
@@ -35,9 +36,15 @@ import { useApiQuery } from "@/lib/use-api-query";
 import { cn } from "@/lib/utils";
 import { BlockEmpty, BlockError, BlockSkeleton, CsvLink } from "./block-states";
 import { statsSearch, useStatsWindow } from "./stats-context";
-import { TranscriptSheet } from "./transcript-sheet";
 
 const PER_PAGE = 10;
+
+// The sheet (Radix's dialog, the transcript) loads when a dialog is first opened, not with the
+// dashboard: its first load stays light.
+const TranscriptSheet = dynamic(
+  () => import("./transcript-sheet").then((module) => module.TranscriptSheet),
+  { ssr: false },
+);
 
 type Order = "asc" | "desc";
 
@@ -91,6 +98,9 @@ export function DialogsBlock({ className }: { className?: string }) {
   const [page, setPage] = useState(1);
   const [openDialog, setOpenDialog] = useState<number | null>(null);
   const [windowKey, setWindowKey] = useState(key);
+  // Once opened, the sheet stays mounted: it slides away when closed.
+  const [sheetWanted, setSheetWanted] = useState(false);
+  if (openDialog !== null && !sheetWanted) setSheetWanted(true);
 
   // A new period starts again from its first page.
   if (windowKey !== key) {
@@ -275,7 +285,7 @@ export function DialogsBlock({ className }: { className?: string }) {
           </>
         )}
       </CardContent>
-      <TranscriptSheet dialogId={openDialog} onClose={() => setOpenDialog(null)} />
+      {sheetWanted && <TranscriptSheet dialogId={openDialog} onClose={() => setOpenDialog(null)} />}
     </Card>
   );
 }

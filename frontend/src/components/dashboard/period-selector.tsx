@@ -6,7 +6,6 @@ import { useId, useState, useTransition, type FormEvent } from "react";
 import { Button } from "@/components/ui/button";
 import { Input } from "@/components/ui/input";
 import { Label } from "@/components/ui/label";
-import { ToggleGroup, ToggleGroupItem } from "@/components/ui/toggle-group";
 import { useI18n } from "@/i18n/provider";
 import {
   MAX_RANGE_DAYS,
@@ -16,15 +15,18 @@ import {
   rangeProblem,
   type Period,
 } from "@/lib/period";
+import { cn } from "@/lib/utils";
 
-const CUSTOM = "custom";
+const CUSTOM = "custom" as const;
 
 function today(): string {
   const now = new Date();
   return new Date(now.getTime() - now.getTimezoneOffset() * 60_000).toISOString().slice(0, 10);
 }
 
-/** Day, week, month or a custom range of days; kept in the URL (?period= or ?from=&to=). */
+/** Day, week, month or a custom range of days; kept in the URL (?period= or ?from=&to=).
+ * The choice is native radio buttons (arrow keys move it, as in any radio group): no script
+ * library on the dashboard's first load for it. */
 export function PeriodSelector({ period }: { period: Period }) {
   const { t } = useI18n();
   const router = useRouter();
@@ -43,7 +45,6 @@ export function PeriodSelector({ period }: { period: Period }) {
   }
 
   function onPick(value: string) {
-    if (value === "") return; // pressing the chosen item again keeps it
     if (value === CUSTOM) {
       setCustomOpen(true);
       if (!from || !to) {
@@ -81,23 +82,40 @@ export function PeriodSelector({ period }: { period: Period }) {
   const selected = customOpen ? CUSTOM : period.kind === "preset" ? period.preset : CUSTOM;
   return (
     <div className="flex flex-col items-stretch gap-2 sm:items-end" aria-busy={pending}>
-      <ToggleGroup
-        type="single"
-        value={selected}
-        onValueChange={onPick}
+      <div
+        role="radiogroup"
         aria-label={t.period.label}
-        className="max-w-full overflow-x-auto"
+        className="inline-flex w-fit max-w-full items-center overflow-x-auto rounded-md border bg-muted/50 p-0.5"
       >
-        {PRESETS.map((preset) => (
-          <ToggleGroupItem key={preset} value={preset}>
-            {t.period[preset]}
-          </ToggleGroupItem>
+        {[...PRESETS, CUSTOM].map((value) => (
+          <label
+            key={value}
+            className={cn(
+              "inline-flex h-8 cursor-pointer items-center justify-center rounded-[calc(var(--radius)-4px)] px-2.5 text-sm font-medium whitespace-nowrap text-muted-foreground transition-colors select-none",
+              "hover:text-foreground has-[:focus-visible]:ring-[3px] has-[:focus-visible]:ring-ring/50",
+              "has-[:checked]:bg-background has-[:checked]:text-foreground has-[:checked]:shadow-xs",
+            )}
+          >
+            <input
+              type="radio"
+              name={`${ids}-period`}
+              value={value}
+              checked={selected === value}
+              onChange={() => onPick(value)}
+              aria-controls={value === CUSTOM && customOpen ? `${ids}-range` : undefined}
+              className="sr-only"
+            />
+            {value === CUSTOM ? (
+              <>
+                <CalendarRangeIcon className="size-4" aria-hidden />
+                <span className="ml-1.5">{t.period.custom}</span>
+              </>
+            ) : (
+              t.period[value]
+            )}
+          </label>
         ))}
-        <ToggleGroupItem value={CUSTOM} aria-expanded={customOpen} aria-controls={`${ids}-range`}>
-          <CalendarRangeIcon className="size-4" aria-hidden />
-          <span className="ml-1.5">{t.period.custom}</span>
-        </ToggleGroupItem>
-      </ToggleGroup>
+      </div>
       {customOpen && (
         <form
           id={`${ids}-range`}

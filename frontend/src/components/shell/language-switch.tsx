@@ -24,7 +24,8 @@ export function LanguageSwitch() {
         <Button
           variant="ghost"
           size="icon"
-          aria-label={`${t.header.language}: ${t.languages[locale]}`}
+          // The name holds the code shown beside the icon (label-in-name).
+          aria-label={`${t.header.language}: ${t.languages[locale]} (${locale.toUpperCase()})`}
           title={t.header.language}
           disabled={pending}
           className="sm:w-auto sm:gap-1 sm:px-2"
