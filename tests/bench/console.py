@@ -70,6 +70,9 @@ class Result:
     script_requests: dict[str, float]
     metrics: dict[tuple[str, str], str]
     failures: dict[str, Failure]
+    # Lighthouse's measure of the machine's speed while it ran (its median): a busy or slow
+    # machine scores lower; Lighthouse's own guidance is to trust mobile scores from 1,000 up.
+    benchmark_index: float
 
 
 def signed_in_cookie(console_url: str) -> str:
@@ -119,7 +122,7 @@ def lighthouse(url: str, preset: str, cookie: str, report: Path) -> dict[str, An
 
 
 def _found(audit: dict[str, Any]) -> list[str]:
-    """A few words on each thing a failed audit found (elements, messages, URLs)."""
+    """A line on each thing a failed audit found (element and what is wrong, message, URL)."""
     items = (audit.get("details") or {}).get("items") or []
     found = []
     for item in items[:5]:
@@ -127,12 +130,13 @@ def _found(audit: dict[str, Any]) -> list[str]:
         text = (
             node.get("snippet")
             or item.get("description")
-            or item.get("source", {}).get("url")
+            or (item.get("source") or {}).get("url")
             or item.get("url")
-            or json.dumps(item)[:200]
+            or json.dumps(item)
         )
-        explanation = node.get("explanation", "").replace("\n", " ")
-        found.append(" ".join(f"{text} {explanation}".split())[:300])
+        line = " ".join(str(text).split())[:160]
+        explanation = " ".join(node.get("explanation", "").split())
+        found.append(f"{line}: {explanation[:240]}" if explanation else line)
     if len(items) > 5:
         found.append(f"... and {len(items) - 5} more")
     return found or [str(audit.get("explanation") or audit.get("displayValue") or "")]
@@ -146,6 +150,7 @@ def measure(workdir: Path, runs: int) -> Result:
     metrics: dict[tuple[str, str], list[float]] = {}
     units: dict[str, str] = {}
     failures: dict[str, Failure] = {}
+    benchmark: list[float] = []
     version = ""
     with FakeLLM() as llm, console_stack(workdir, llm.base_url) as stack:
         url = f"{stack.console_url}/"
@@ -154,6 +159,7 @@ def measure(workdir: Path, runs: int) -> Result:
             for run in range(runs):
                 lhr = lighthouse(url, preset, cookie, workdir / f"lighthouse-{preset}-{run}.json")
                 version = lhr["lighthouseVersion"]
+                benchmark.append(lhr["environment"]["benchmarkIndex"])
                 for category in CATEGORIES:
                     score = lhr["categories"][category]["score"]
                     scores.setdefault((preset, category), []).append(score * 100)
@@ -185,6 +191,7 @@ def measure(workdir: Path, runs: int) -> Result:
             for (preset, key), values in metrics.items()
         },
         failures=failures,
+        benchmark_index=statistics.median(benchmark),
     )
 
 
@@ -199,7 +206,8 @@ def _verdict(met: bool) -> str:
 def print_report(result: Result) -> None:
     print(
         f"The console: Lighthouse {result.lighthouse} on {result.url}, signed in, over the "
-        f"browser tests' demo data; medians of {result.runs} runs per preset:"
+        f"browser tests' demo data; medians of {result.runs} runs per preset (the machine's "
+        f"Lighthouse benchmark index: {result.benchmark_index:.0f}):"
     )
     print(f"{'preset':<9}{'category':<16}{'score':>7}{'bar':>7}")
     for preset in PRESETS:

@@ -1,7 +1,7 @@
 "use client";
 
 import { useRouter } from "next/navigation";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { startTransition, useCallback, useEffect, useRef, useState } from "react";
 import { ApiError } from "@/lib/api/errors";
 import { loginPath } from "@/lib/next-path";
 
@@ -42,7 +42,9 @@ export function useApiQuery<T>(
     setState((previous) => ({ ...previous, error: null, loading: true }));
     loadRef.current(controller.signal).then(
       (data) => {
-        if (!controller.signal.aborted) setState({ data, error: null, loading: false });
+        if (controller.signal.aborted) return;
+        // A transition: React renders what arrived in short slices, not in one long task.
+        startTransition(() => setState({ data, error: null, loading: false }));
       },
       (error: unknown) => {
         if (controller.signal.aborted) return;

@@ -1,6 +1,14 @@
 "use client";
 
-import { createContext, useContext, useMemo, useSyncExternalStore, type ReactNode } from "react";
+import {
+  createContext,
+  startTransition,
+  useContext,
+  useEffect,
+  useMemo,
+  useState,
+  type ReactNode,
+} from "react";
 import type { StatsWindowQuery } from "@/lib/api/types";
 import { periodKey, statsWindowQuery, type Period } from "@/lib/period";
 
@@ -14,15 +22,32 @@ interface StatsWindow {
   key: string | null;
 }
 
-const StatsContext = createContext<StatsWindow | null>(null);
-
-const subscribe = () => () => {};
-const browserTimeZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone;
-const serverTimeZone = () => null;
+const PeriodContext = createContext<Period | null>(null);
 
 export function StatsProvider({ period, children }: { period: Period; children: ReactNode }) {
-  const timeZone = useSyncExternalStore(subscribe, browserTimeZone, serverTimeZone);
-  const value = useMemo<StatsWindow>(() => {
+  return <PeriodContext.Provider value={period}>{children}</PeriodContext.Provider>;
+}
+
+/**
+ * The browser's time zone, once this component runs in the browser: null while it renders on
+ * the server and hydrates. Each block learns it after its own hydration (the page hydrates its
+ * blocks one by one, each in its own Suspense boundary), in a transition: no change reaches a
+ * block still waiting to hydrate, and the render that follows is sliced into short tasks.
+ */
+function useBrowserTimeZone(): string | null {
+  const [timeZone, setTimeZone] = useState<string | null>(null);
+  useEffect(() => {
+    const browserTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    startTransition(() => setTimeZone(browserTimeZone));
+  }, []);
+  return timeZone;
+}
+
+export function useStatsWindow(): StatsWindow {
+  const period = useContext(PeriodContext);
+  if (!period) throw new Error("useStatsWindow needs a <StatsProvider> above it");
+  const timeZone = useBrowserTimeZone();
+  return useMemo<StatsWindow>(() => {
     if (timeZone === null) return { period, timeZone, query: null, key: null };
     return {
       period,
@@ -31,13 +56,6 @@ export function StatsProvider({ period, children }: { period: Period; children: 
       key: `${periodKey(period)}&tz=${timeZone}`,
     };
   }, [period, timeZone]);
-  return <StatsContext.Provider value={value}>{children}</StatsContext.Provider>;
-}
-
-export function useStatsWindow(): StatsWindow {
-  const value = useContext(StatsContext);
-  if (!value) throw new Error("useStatsWindow needs a <StatsProvider> above it");
-  return value;
 }
 
 /** The query string of a stats request (for links such as CSV downloads). */

@@ -1,4 +1,5 @@
 import Link from "next/link";
+import { Suspense } from "react";
 import { getDictionary } from "@/i18n/server";
 import { AccountMenu } from "./account-menu";
 import { LanguageSwitch } from "./language-switch";
@@ -23,7 +24,9 @@ export async function SiteHeader({ username, isAdmin }: { username: string; isAd
           <span className="hidden md:inline">{t.common.appName}</span>
           <span className="sr-only md:hidden">{t.common.appName}</span>
         </Link>
-        <NavLinks isAdmin={isAdmin} />
+        <Suspense>
+          <NavLinks isAdmin={isAdmin} />
+        </Suspense>
         <div className="ml-auto flex items-center gap-0.5 sm:gap-1">
           <span
             className="mr-2 hidden max-w-40 truncate text-sm text-muted-foreground lg:inline"
@@ -31,9 +34,12 @@ export async function SiteHeader({ username, isAdmin }: { username: string; isAd
           >
             {username}
           </span>
-          <ThemeToggle />
-          <LanguageSwitch />
-          <AccountMenu username={username} />
+          {/* Hydrated on their own, in short tasks (see the dashboard's page). */}
+          <Suspense>
+            <ThemeToggle />
+            <LanguageSwitch />
+            <AccountMenu username={username} />
+          </Suspense>
         </div>
       </div>
     </header>
