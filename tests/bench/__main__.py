@@ -37,7 +37,8 @@ accessibility and best practices scores and the JavaScript its first load transf
 beside its bar (mobile performance >= 90, accessibility and best practices 100, desktop
 performance >= 98; at most 200 kB of JavaScript), then the audits that failed. It needs the
 console built (`nox -s bench` builds it; run alone, the bench builds it when frontend/ has no
-build). --console-only runs this section alone, --no-console skips it.
+build). --console-only runs this section alone, --no-console skips it; --console-reports DIR
+keeps Lighthouse's reports.
 """
 
 from __future__ import annotations
@@ -331,6 +332,9 @@ def main() -> None:
     )
     parser.add_argument("--stats-requests", type=int, default=30, help="statistics: per figure")
     parser.add_argument("--console-runs", type=int, default=3, help="console: runs per preset")
+    parser.add_argument(
+        "--console-reports", type=Path, help="console: keep Lighthouse's JSON reports here"
+    )
     parser.add_argument("--stats-only", action="store_true", help="run the statistics alone")
     parser.add_argument("--no-stats", dest="stats", action="store_false", help="skip statistics")
     parser.add_argument("--console-only", action="store_true", help="run the console alone")
@@ -360,7 +364,9 @@ def main() -> None:
     measuring_console = args.console and not args.stats_only
     if measuring_console:
         with tempfile.TemporaryDirectory() as tmp:
-            console_result = console.measure(Path(tmp), args.console_runs)
+            if args.console_reports:
+                args.console_reports.mkdir(parents=True, exist_ok=True)
+            console_result = console.measure(Path(tmp), args.console_runs, args.console_reports)
     report = measure_webapi(args, serving, measuring_stats)
     print(__doc__.split("\n\n", 1)[1].strip())
     report()

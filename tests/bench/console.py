@@ -142,7 +142,9 @@ def _found(audit: dict[str, Any]) -> list[str]:
     return found or [str(audit.get("explanation") or audit.get("displayValue") or "")]
 
 
-def measure(workdir: Path, runs: int) -> Result:
+def measure(workdir: Path, runs: int, reports: Path | None = None) -> Result:
+    """Every run's figures; each run's whole Lighthouse report (JSON) is kept in `reports`
+    when given (lighthouse-mobile-1.json, ...), to read what Lighthouse saw."""
     build_console()
     scores: dict[tuple[str, str], list[float]] = {}
     script_bytes: dict[str, list[int]] = {preset: [] for preset in PRESETS}
@@ -157,7 +159,8 @@ def measure(workdir: Path, runs: int) -> Result:
         cookie = signed_in_cookie(stack.console_url)
         for preset in PRESETS:
             for run in range(runs):
-                lhr = lighthouse(url, preset, cookie, workdir / f"lighthouse-{preset}-{run}.json")
+                report = (reports or workdir) / f"lighthouse-{preset}-{run + 1}.json"
+                lhr = lighthouse(url, preset, cookie, report)
                 version = lhr["lighthouseVersion"]
                 benchmark.append(lhr["environment"]["benchmarkIndex"])
                 for category in CATEGORIES:

@@ -24,8 +24,7 @@ export function LanguageSwitch() {
         <Button
           variant="ghost"
           size="icon"
-          // The name holds the code shown beside the icon (label-in-name).
-          aria-label={`${t.header.language}: ${t.languages[locale]} (${locale.toUpperCase()})`}
+          aria-label={`${t.header.language}: ${t.languages[locale]}`}
           title={t.header.language}
           disabled={pending}
           className="sm:w-auto sm:gap-1 sm:px-2"
