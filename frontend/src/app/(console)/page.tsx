@@ -1,5 +1,4 @@
 import type { Metadata } from "next";
-import { Suspense } from "react";
 import { ActivityBlock } from "@/components/dashboard/activity-block";
 import { DashboardHeading } from "@/components/dashboard/dashboard-heading";
 import { DialogsBlock } from "@/components/dashboard/dialogs-block";
@@ -16,9 +15,7 @@ export async function generateMetadata(): Promise<Metadata> {
   return { title: t.dashboard.title };
 }
 
-/** The dashboard: every block loads on its own, for the period in the URL. Each sits in a
- * Suspense boundary (none of them suspends): React then hydrates them one by one, in short
- * tasks a phone can interleave with input, rather than the whole page in one long task. */
+/** The dashboard: every block loads on its own, for the period in the URL. */
 export default async function DashboardPage({
   searchParams,
 }: {
@@ -30,40 +27,26 @@ export default async function DashboardPage({
     <StatsProvider period={period}>
       <div className="grid grid-cols-1 gap-8">
         <div className="flex flex-col gap-4 sm:flex-row sm:items-start sm:justify-between">
-          <Suspense>
-            <DashboardHeading />
-          </Suspense>
-          <Suspense>
-            <PeriodSelector period={period} />
-          </Suspense>
+          <DashboardHeading />
+          <PeriodSelector period={period} />
         </div>
         <section aria-labelledby="overview-heading" className="grid grid-cols-1 gap-3">
           <h2 id="overview-heading" className="text-lg font-semibold">
             {t.overview.title}
           </h2>
-          <Suspense>
-            <OverviewBlock />
-          </Suspense>
+          <OverviewBlock />
         </section>
         <section aria-labelledby="performance-heading" className="grid grid-cols-1 gap-3">
           <h2 id="performance-heading" className="text-lg font-semibold">
             {t.performance.title}
           </h2>
-          <Suspense>
-            <PerformanceBlock />
-          </Suspense>
+          <PerformanceBlock />
         </section>
         <div className="grid grid-cols-1 gap-4 lg:grid-cols-5">
-          <Suspense>
-            <ActivityBlock className="lg:col-span-3" />
-          </Suspense>
-          <Suspense>
-            <TopUsersBlock className="lg:col-span-2" />
-          </Suspense>
+          <ActivityBlock className="lg:col-span-3" />
+          <TopUsersBlock className="lg:col-span-2" />
         </div>
-        <Suspense>
-          <DialogsBlock />
-        </Suspense>
+        <DialogsBlock />
       </div>
     </StatsProvider>
   );

@@ -30,9 +30,9 @@ export function StatsProvider({ period, children }: { period: Period; children: 
 
 /**
  * The browser's time zone, once this component runs in the browser: null while it renders on
- * the server and hydrates. Each block learns it after its own hydration (the page hydrates its
- * blocks one by one, each in its own Suspense boundary), in a transition: no change reaches a
- * block still waiting to hydrate, and the render that follows is sliced into short tasks.
+ * the server and hydrates. Each block learns it in its own effect, in a transition: the render
+ * that follows (every block's skeleton, then its request) is sliced into short tasks, where a
+ * context changed right after hydration re-rendered every block in one long, synchronous task.
  */
 function useBrowserTimeZone(): string | null {
   const [timeZone, setTimeZone] = useState<string | null>(null);

@@ -1,5 +1,4 @@
 import Link from "next/link";
-import { Suspense } from "react";
 import { getDictionary } from "@/i18n/server";
 import { AccountMenu } from "./account-menu";
 import { LanguageSwitch } from "./language-switch";
@@ -24,9 +23,7 @@ export async function SiteHeader({ username, isAdmin }: { username: string; isAd
           <span className="hidden md:inline">{t.common.appName}</span>
           <span className="sr-only md:hidden">{t.common.appName}</span>
         </Link>
-        <Suspense>
-          <NavLinks isAdmin={isAdmin} />
-        </Suspense>
+        <NavLinks isAdmin={isAdmin} />
         <div className="ml-auto flex items-center gap-0.5 sm:gap-1">
           <span
             className="mr-2 hidden max-w-40 truncate text-sm text-muted-foreground lg:inline"
@@ -34,12 +31,9 @@ export async function SiteHeader({ username, isAdmin }: { username: string; isAd
           >
             {username}
           </span>
-          {/* Hydrated on their own, in short tasks (see the dashboard's page). */}
-          <Suspense>
-            <ThemeToggle />
-            <LanguageSwitch />
-            <AccountMenu username={username} />
-          </Suspense>
+          <ThemeToggle />
+          <LanguageSwitch />
+          <AccountMenu username={username} />
         </div>
       </div>
     </header>
