@@ -1,9 +1,9 @@
 "use client";
 
 import { useCallback, useState } from "react";
-import { BlockError, BlockSkeleton } from "@/components/dashboard/block-states";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent } from "@/components/ui/card";
+import { BlockError, BlockSkeleton } from "@/components/ui/block-states";
 import {
   Table,
   TableBody,

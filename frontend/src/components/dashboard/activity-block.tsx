@@ -9,13 +9,14 @@ import {
   CardTitle,
 } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
+import { BlockError } from "@/components/ui/block-states";
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
 import type { Activity } from "@/lib/api/types";
 import { useApiQuery } from "@/lib/use-api-query";
 import { cn } from "@/lib/utils";
 import { ActivityChart } from "./activity-chart";
-import { BlockEmpty, BlockError, CsvLink } from "./block-states";
+import { BlockEmpty, CsvLink } from "./block-states";
 import { statsSearch, useStatsWindow } from "./stats-context";
 
 export function ActivityBlock({ className }: { className?: string }) {

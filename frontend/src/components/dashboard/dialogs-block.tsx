@@ -11,6 +11,7 @@ import dynamic from "next/dynamic";
 import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Button } from "@/components/ui/button";
+import { BlockError, BlockSkeleton } from "@/components/ui/block-states";
 import {
   Card,
   CardAction,
@@ -34,7 +35,7 @@ import { messageOutcome } from "@/lib/message-status";
 import { displayName } from "@/lib/people";
 import { useApiQuery } from "@/lib/use-api-query";
 import { cn } from "@/lib/utils";
-import { BlockEmpty, BlockError, BlockSkeleton, CsvLink } from "./block-states";
+import { BlockEmpty, CsvLink } from "./block-states";
 import { statsSearch, useStatsWindow } from "./stats-context";
 
 const PER_PAGE = 10;

@@ -1,10 +1,10 @@
 "use client";
 
+import { BlockError } from "@/components/ui/block-states";
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
 import type { Overview } from "@/lib/api/types";
 import { useApiQuery } from "@/lib/use-api-query";
-import { BlockError } from "./block-states";
 import { KpiCard, KpiCardSkeleton } from "./kpi-card";
 import { useStatsWindow } from "./stats-context";
 

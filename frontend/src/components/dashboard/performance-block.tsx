@@ -4,7 +4,7 @@ import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
 import type { Performance } from "@/lib/api/types";
 import { useApiQuery } from "@/lib/use-api-query";
-import { BlockError } from "./block-states";
+import { BlockError } from "@/components/ui/block-states";
 import { KpiCard, KpiCardSkeleton } from "./kpi-card";
 import { useStatsWindow } from "./stats-context";
 

@@ -21,7 +21,8 @@ import { api, unwrap } from "@/lib/api/client";
 import type { TopUser } from "@/lib/api/types";
 import { displayName, handle } from "@/lib/people";
 import { useApiQuery } from "@/lib/use-api-query";
-import { BlockEmpty, BlockError, BlockSkeleton, CsvLink } from "./block-states";
+import { BlockError, BlockSkeleton } from "@/components/ui/block-states";
+import { BlockEmpty, CsvLink } from "./block-states";
 import { statsSearch, useStatsWindow } from "./stats-context";
 
 const LIMIT = 10;

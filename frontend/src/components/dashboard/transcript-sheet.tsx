@@ -2,6 +2,7 @@
 
 import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
+import { BlockError, BlockSkeleton } from "@/components/ui/block-states";
 import {
   Sheet,
   SheetContent,
@@ -16,7 +17,6 @@ import { messageOutcome } from "@/lib/message-status";
 import { displayName } from "@/lib/people";
 import { useApiQuery } from "@/lib/use-api-query";
 import { cn } from "@/lib/utils";
-import { BlockError, BlockSkeleton } from "./block-states";
 
 function MessageFigures({ message }: { message: TranscriptMessage }) {
   const { t, format } = useI18n();
