@@ -46,7 +46,8 @@ export function AccountActions({
 }: {
   account: ManagedAccount;
   isSelf: boolean;
-  onChanged: (account: ManagedAccount) => void;
+  /** The account changed: read the list again. */
+  onChanged: () => void;
   onNotice: (text: string) => void;
 }) {
   const { t } = useI18n();
@@ -79,13 +80,13 @@ export function AccountActions({
 
   const setDisabled = (disabled: boolean) =>
     run(async () => {
-      const changed = await unwrap(
+      await unwrap(
         api.PATCH("/api/v1/accounts/{account_id}", {
           params: { path: { account_id: account.id } },
           body: { disabled },
         }),
       );
-      onChanged(changed);
+      onChanged();
       return disabled
         ? texts.disableConfirm.done(account.username)
         : texts.enabled(account.username);

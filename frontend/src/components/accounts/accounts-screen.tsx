@@ -1,6 +1,6 @@
 "use client";
 
-import { useCallback, useState } from "react";
+import { useState } from "react";
 import { Badge } from "@/components/ui/badge";
 import { Card, CardContent } from "@/components/ui/card";
 import { BlockError, BlockSkeleton } from "@/components/ui/block-states";
@@ -16,13 +16,9 @@ import {
 import { useAccountsTexts } from "@/i18n/accounts";
 import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
-import type { ManagedAccount } from "@/lib/api/types";
 import { useApiQuery } from "@/lib/use-api-query";
 import { AccountActions } from "./account-actions";
 import { NewAccountDialog } from "./new-account-dialog";
-
-const byName = (a: ManagedAccount, b: ManagedAccount) =>
-  a.username < b.username ? -1 : a.username > b.username ? 1 : 0;
 
 /** The admin's list of console accounts, with creating, disabling and password resets. */
 export function AccountsScreen({ selfId }: { selfId: number }) {
@@ -31,20 +27,10 @@ export function AccountsScreen({ selfId }: { selfId: number }) {
   const query = useApiQuery("accounts", (signal) =>
     unwrap(api.GET("/api/v1/accounts", { signal })),
   );
-  // Changes made here, over the loaded list (a reload would lose the scroll and the focus).
-  const [edits, setEdits] = useState<Map<number, ManagedAccount>>(new Map());
   const [notice, setNotice] = useState("");
-
-  const remember = useCallback((account: ManagedAccount) => {
-    setEdits((previous) => new Map(previous).set(account.id, account));
-  }, []);
-
-  const loaded = query.data?.accounts ?? [];
-  const known = new Set(loaded.map((account) => account.id));
-  const accounts = [
-    ...loaded.map((account) => edits.get(account.id) ?? account),
-    ...[...edits.values()].filter((account) => !known.has(account.id)),
-  ].sort(byName);
+  // After a change the list is read again: webapi's word, not a copy kept here (the rows
+  // stay on screen meanwhile, keyed by id, so neither the scroll nor the focus is lost).
+  const accounts = query.data?.accounts ?? [];
 
   return (
     <div className="grid grid-cols-1 gap-4">
@@ -55,7 +41,7 @@ export function AccountsScreen({ selfId }: { selfId: number }) {
         </div>
         <NewAccountDialog
           onCreated={(account) => {
-            remember(account);
+            query.retry();
             setNotice(texts.create.created(account.username));
           }}
         />
@@ -117,7 +103,7 @@ export function AccountsScreen({ selfId }: { selfId: number }) {
                       <AccountActions
                         account={account}
                         isSelf={account.id === selfId}
-                        onChanged={remember}
+                        onChanged={query.retry}
                         onNotice={setNotice}
                       />
                     </TableCell>
