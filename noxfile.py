@@ -41,8 +41,9 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Unit and API tests (SQLite and PostgreSQL via TEST_POSTGRES_URL)."""
     install(session, "test")
-    # The console's browser tests need its build: `nox -s web` runs them.
-    session.run("pytest", "--ignore=tests/e2e", *session.posargs)
+    # The console's browser tests need its build (`nox -s web`); the stack tests need the
+    # stack (`nox -s integration`).
+    session.run("pytest", "--ignore=tests/e2e", "--ignore=tests/integration", *session.posargs)
 
 
 @nox.session(python=PYTHON)
@@ -97,8 +98,46 @@ def web(session: nox.Session) -> None:
 
 
 @nox.session(python=False)
+def stack_up(session: nox.Session) -> None:
+    """The whole stack: Compose (build, up, wait until healthy) where a Docker engine answers,
+    else the three services as local processes; prints the URLs and the mode. Options after
+    `--`: --api-port (publish the api on 127.0.0.1:8000), --no-build, --seed / --no-seed."""
+    session.run("python3", "devops/stack.py", "up", *session.posargs, external=True)
+
+
+@nox.session(python=False)
+def stack_down(session: nox.Session) -> None:
+    """Stop the stack, data kept; `-- --volumes` removes the data too."""
+    session.run("python3", "devops/stack.py", "down", *session.posargs, external=True)
+
+
+@nox.session(python=False)
+def stack_logs(session: nox.Session) -> None:
+    """The stack's logs; `-- -f api` follows one service."""
+    session.run("python3", "devops/stack.py", "logs", *session.posargs, external=True)
+
+
+@nox.session(python=False)
+def base_images(session: nox.Session) -> None:
+    """Local base images (Python, Node.js, PostgreSQL) from Debian's packages, for Docker hosts
+    that cannot pull (needs root and debootstrap); kept where they exist, `-- --force` rebuilds."""
+    session.run("bash", "devops/base-images/build.sh", *session.posargs, external=True)
+
+
+@nox.session(python=PYTHON)
+def integration(session: nox.Session) -> None:
+    """Stack tests (tests/integration) through published ports: Compose with the test doubles
+    as services where a Docker engine answers, else the same tests on local processes."""
+    install(session, "integration")
+    session.env["NEXT_TELEMETRY_DISABLED"] = "1"
+    session.env.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+    session.run("pytest", "tests/integration", "-m", "integration", *session.posargs)
+
+
+@nox.session(python=False)
 def ci(session: nox.Session) -> None:
     """Everything CI runs, in order."""
     session.notify("lint")
     session.notify("tests")
     session.notify("web")
+    session.notify("integration")

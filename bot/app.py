@@ -26,6 +26,7 @@ from bot.answering import Answerer
 from bot.api import WebAPI
 from bot.delivery import Delivery
 from bot.handlers import routers
+from bot.heartbeat import beat
 from bot.middlewares import (
     AccessMiddleware,
     InFlight,
@@ -127,11 +128,16 @@ async def _serve(settings: BotSettings, bot: Bot, api: WebAPI, stop: asyncio.Eve
     me = await bot.me()  # cached from here on: filters use it
     log.info("bot @%s starting in %s mode", me.username, settings.BOT_MODE.value)
     await register_commands(delivery)
+    heartbeat = None
+    if settings.BOT_HEARTBEAT_FILE is not None:
+        heartbeat = asyncio.create_task(beat(settings.BOT_HEARTBEAT_FILE, stop))
     if settings.BOT_MODE is BotMode.POLLING:
         await _poll(dp, bot, delivery, stop)
         await _confirm_taken(delivery, in_flight)
     else:
         await _serve_webhook(dp, bot, delivery, settings, stop, in_flight)
+    if heartbeat is not None:
+        await heartbeat  # stop is set: the file goes, a stopping bot is no longer healthy
     if not await in_flight.wait_idle(settings.BOT_SHUTDOWN_GRACE_S):
         log.warning("stopping with %d updates still being handled", in_flight.count)
 

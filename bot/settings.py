@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
@@ -84,6 +85,8 @@ class BotSettings(BaseSettings):
     # How long SIGTERM waits for answers in flight before the bot exits anyway.
     BOT_SHUTDOWN_GRACE_S: Annotated[float, Field(ge=0, le=600)] = 30.0
     BOT_LOG_LEVEL: str = "INFO"
+    # Touched every few seconds while the bot serves; containers' healthchecks read it.
+    BOT_HEARTBEAT_FILE: Path | None = None
 
     @field_validator("TELEGRAM_BOT_TOKEN")
     @classmethod

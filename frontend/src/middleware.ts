@@ -29,6 +29,6 @@ export function middleware(request: NextRequest) {
 }
 
 export const config = {
-  // Not the proxy (webapi answers 401 itself), not the sign-in page, not Next.js' files.
-  matcher: ["/((?!api/|login|_next/static|_next/image|favicon.ico|icon.svg).*)"],
+  // Not the proxy (webapi answers 401 itself), the sign-in page, the healthcheck, Next.js' files.
+  matcher: ["/((?!api/|login|healthz|_next/static|_next/image|favicon.ico|icon.svg).*)"],
 };

@@ -3,7 +3,8 @@ production build (Next.js standalone server) started here as local processes on 
 driven by headless Chromium (Debian's package, through Playwright: no browser download).
 
 `nox -s web` builds the console first; screenshots go to E2E_ARTIFACTS (default
-frontend/test-results/e2e).
+frontend/test-results/e2e). With E2E_CONSOLE_URL and E2E_LLM_URL set, the same tests drive a
+stack started elsewhere instead (the stack tests point them at Compose).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tests.console_stack import (
     SERVER_JS,
     console_stack,
 )
-from tests.doubles.fake_llm import FakeLLM
+from tests.doubles.fake_llm import FakeLLM, FakeLLMControl
 
 DESKTOP = {"width": 1366, "height": 900}
 PHONE = {"width": 360, "height": 780}  # the narrowest phones in common use
@@ -35,19 +36,27 @@ PHONE = {"width": 360, "height": 780}  # the narrowest phones in common use
 @dataclass
 class Stack:
     console_url: str
-    api_url: str
-    llm: FakeLLM
+    api_url: str  # "" for a stack started elsewhere: the tests go through the console
+    llm: FakeLLM | FakeLLMControl
     artifacts: Path
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, fake_llm_server: FakeLLM) -> Iterator[Stack]:
-    if not SERVER_JS.is_file():
-        pytest.fail(NOT_BUILT, pytrace=False)
-    scratch = tmp_path_factory.mktemp("e2e")
+def stack(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Stack]:
     artifacts = Path(os.environ.get("E2E_ARTIFACTS", FRONTEND / "test-results" / "e2e"))
     shutil.rmtree(artifacts, ignore_errors=True)
     artifacts.mkdir(parents=True)
+    if external := os.environ.get("E2E_CONSOLE_URL"):
+        # A stack started elsewhere (the stack tests, tests/integration: Compose) with the
+        # same demo data and admin; its fake LLM is driven through its control API.
+        yield Stack(external, "", FakeLLMControl(os.environ["E2E_LLM_URL"]), artifacts)
+        return
+    if not SERVER_JS.is_file():
+        pytest.fail(NOT_BUILT, pytrace=False)
+    fake_llm_server: FakeLLM = request.getfixturevalue("fake_llm_server")
+    scratch = tmp_path_factory.mktemp("e2e")
     with console_stack(scratch, fake_llm_server.base_url) as started:
         yield Stack(started.console_url, started.api_url, fake_llm_server, artifacts)
 
