@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from webapi.domain.accounts import create_account
+from webapi.settings import read_secret_files
 from webapi.stats.demo import seed_demo_command
 from webapi.stats.retention import purge_command, stats_rebuild_command
 
@@ -17,9 +18,12 @@ from webapi.stats.retention import purge_command, stats_rebuild_command
 @click.argument("name")
 @with_appcontext
 def create_admin_command(name: str) -> None:
-    """Create a console admin NAME; the password comes from ADMIN_PASSWORD or a prompt."""
-    password = os.environ.get("ADMIN_PASSWORD") or click.prompt(
-        "Password", hide_input=True, confirmation_prompt=True
+    """Create a console admin NAME; the password comes from ADMIN_PASSWORD (or the file
+    ADMIN_PASSWORD_FILE names) or a prompt."""
+    password = (
+        os.environ.get("ADMIN_PASSWORD")
+        or read_secret_files(("ADMIN_PASSWORD",), os.environ, {}).get("ADMIN_PASSWORD")
+        or click.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
     try:
         create_account(name, password, is_admin=True)
