@@ -1,4 +1,5 @@
-"""Flask CLI commands (`flask --app webapi ...`): create-admin, seed-demo, purge, stats-rebuild."""
+"""Flask CLI commands (`flask --app webapi ...`): create-admin, seed-demo, purge, stats-rebuild,
+copy-db."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import click
 from flask import Flask
 from flask.cli import with_appcontext
 
+from webapi.copy_db import copy_db_command
 from webapi.domain.accounts import create_account
 from webapi.settings import read_secret_files
 from webapi.stats.demo import seed_demo_command
@@ -37,3 +39,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(purge_command)
     app.cli.add_command(stats_rebuild_command)
+    app.cli.add_command(copy_db_command)
