@@ -6,6 +6,7 @@ what is wrong with it; the value itself is never echoed (it may be a secret).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ _BIND = re.compile(r"^(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(?P<port>\d{1,
 _RATE = re.compile(r"^\s*(?P<count>\d+)\s*(?:/|per)\s*(?P<unit>second|minute|hour)\s*$")
 _UNIT_SECONDS = {"second": 1.0, "minute": 60.0, "hour": 3600.0}
 _SECRET_TOKEN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+# Variables that carry a secret: each may come from a file instead, Docker-secrets style,
+# named by NAME_FILE (see read_secret_files).
+SECRET_VARIABLES = ("TELEGRAM_BOT_TOKEN", "BOT_API_TOKEN", "WEBHOOK_SECRET")
 
 
 class BotMode(StrEnum):
@@ -190,13 +194,48 @@ def _sentence(error: Mapping[str, Any]) -> str:
         return "is not valid"
 
 
+def read_secret_files(
+    names: tuple[str, ...], environ: Mapping[str, str], given: Mapping[str, object]
+) -> dict[str, str]:
+    """The values of the NAME_FILE variables set in `environ`: each file's text without its
+    trailing newline. Names in `given` (explicit overrides) are left alone. Raises ConfigError
+    when NAME and NAME_FILE are both set, or the file cannot be read; never shows a value.
+    (webapi/settings.py has the same rule: the bot imports nothing of webapi.)"""
+    values: dict[str, str] = {}
+    for name in names:
+        path = environ.get(f"{name}_FILE", "")
+        if not path or name in given:  # empty means "not set", as everywhere
+            continue
+        if environ.get(name, ""):
+            raise ConfigError(f"{name} and {name}_FILE", "are both set; set only one of them")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{name}_FILE", f"names {path}, which is not UTF-8 text") from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(
+                f"{name}_FILE", f"names {path}, which cannot be read ({reason})"
+            ) from None
+        value = text.rstrip("\r\n")
+        if not value:
+            raise ConfigError(f"{name}_FILE", f"names {path}, which is empty")
+        values[name] = value
+    return values
+
+
 def load_settings(**overrides: object) -> BotSettings:
-    """Read the environment (plus overrides) or raise ConfigError naming the first bad variable."""
+    """Read the environment (plus overrides) or raise ConfigError naming the first bad variable.
+
+    Each secret (SECRET_VARIABLES) may instead be read from the file NAME_FILE names."""
+    from_files = read_secret_files(SECRET_VARIABLES, os.environ, overrides)
     try:
-        settings = BotSettings(**overrides)  # type: ignore[arg-type]
+        settings = BotSettings(**{**from_files, **overrides})  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         name = ".".join(str(part) for part in error["loc"]) or "settings"
+        if name in from_files:
+            name = f"{name} (read from {name}_FILE)"
         raise ConfigError(name, _sentence(error)) from None
     if settings.BOT_MODE is BotMode.WEBHOOK:
         if settings.WEBHOOK_URL is None:

@@ -6,6 +6,7 @@ what is wrong with it; the value itself is never echoed (it may be a secret).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator, Mapping
 from enum import StrEnum
@@ -25,6 +26,16 @@ ROLE_NAME_PATTERN = r"^[a-z0-9][a-z0-9-]{0,63}$"
 _ORIGIN_HOST = re.compile(r"^(?:[a-z0-9-]+(?:\.[a-z0-9-]+)*|\[[0-9a-f:.]+\])$")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 DATABASE_URLS = ("DATABASE_URL", "DATABASE_READ_URL", "INSIGHTS_DATABASE_URL")
+# Variables that may carry a secret: each may come from a file instead, Docker-secrets style,
+# named by NAME_FILE (see read_secret_files).
+SECRET_VARIABLES = (
+    "BOT_API_TOKEN",
+    "SECRET_KEY",
+    "LLM_API_KEY",
+    "ADMIN_PASSWORD",
+    *DATABASE_URLS,
+    "RATELIMIT_STORAGE_URI",
+)
 _BIND = re.compile(r"^(?:unix:.+|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]*):(?P<port>\d{1,5}))$")
 
 
@@ -219,16 +230,50 @@ _PATTERN_SENTENCES = {
 }
 
 
+def read_secret_files(
+    names: tuple[str, ...], environ: Mapping[str, str], given: Mapping[str, object]
+) -> dict[str, str]:
+    """The values of the NAME_FILE variables set in `environ`: each file's text without its
+    trailing newline. Names in `given` (explicit overrides) are left alone. Raises ConfigError
+    when NAME and NAME_FILE are both set, or the file cannot be read; never shows a value."""
+    values: dict[str, str] = {}
+    for name in names:
+        path = environ.get(f"{name}_FILE", "")
+        if not path or name in given:  # empty means "not set", as everywhere
+            continue
+        if environ.get(name, ""):
+            raise ConfigError(f"{name} and {name}_FILE", "are both set; set only one of them")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{name}_FILE", f"names {path}, which is not UTF-8 text") from None
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise ConfigError(
+                f"{name}_FILE", f"names {path}, which cannot be read ({reason})"
+            ) from None
+        value = text.rstrip("\r\n")
+        if not value:
+            raise ConfigError(f"{name}_FILE", f"names {path}, which is empty")
+        values[name] = value
+    return values
+
+
 def load_settings(**overrides: object) -> Settings:
-    """Read the environment (plus overrides) or raise ConfigError naming the first bad variable."""
+    """Read the environment (plus overrides) or raise ConfigError naming the first bad variable.
+
+    Each secret (SECRET_VARIABLES) may instead be read from the file NAME_FILE names."""
+    from_files = read_secret_files(SECRET_VARIABLES, os.environ, overrides)
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**{**from_files, **overrides})  # type: ignore[arg-type]
     except ValidationError as exc:
         error = exc.errors(include_url=False, include_input=False)[0]
         name = ".".join(str(part) for part in error["loc"]) or "settings"
         problem = _sentence(error)
         if error["type"] == "string_pattern_mismatch":
             problem = _PATTERN_SENTENCES.get(name, problem)
+        if name in from_files:
+            name = f"{name} (read from {name}_FILE)"
         raise ConfigError(name, problem) from None
     if settings.SECRET_KEY is None and settings.APP_ENV is not AppEnv.DEVELOPMENT:
         raise ConfigError(
