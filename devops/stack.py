@@ -77,6 +77,15 @@ def image_present(name: str) -> bool:
     return done.returncode == 0
 
 
+def builder_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """DOCKER_BUILDKIT=0 where the CLI has no buildx (Debian's docker.io): the Dockerfiles are
+    written for the classic builder too."""
+    if "DOCKER_BUILDKIT" in environ:
+        return {}
+    done = subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False)
+    return {} if done.returncode == 0 else {"DOCKER_BUILDKIT": "0"}
+
+
 def choose_base_images(environ: Mapping[str, str]) -> dict[str, str]:
     """PYTHON_IMAGE, NODE_IMAGE and POSTGRES_IMAGE for this engine.
 
@@ -165,6 +174,7 @@ def up(options: argparse.Namespace) -> int:
     env = dict(os.environ)
     env["ENV_FILE"] = str(env_file)
     env.update(choose_base_images(env))
+    env.update(builder_environment(env))
     chosen = profiles(env, settings)
     env["COMPOSE_PROFILES"] = ",".join(chosen)
     files = [API_PORT_FILE] if options.api_port else []

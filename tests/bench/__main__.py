@@ -39,6 +39,10 @@ performance >= 98; at most 200 kB of JavaScript), then the audits that failed. I
 console built (`nox -s bench` builds it; run alone, the bench builds it when frontend/ has no
 build). --console-only runs this section alone, --no-console skips it; --console-reports DIR
 keeps Lighthouse's reports.
+
+The stack (tests/bench/stack.py), last, where a Docker engine answers: start-up to all healthy
+with the images built, what each image adds to its base, the idle stack's memory. --stack-only
+runs this section alone, --no-stack skips it.
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ import httpx
 import openai
 import sqlalchemy as sa
 
-from tests.bench import bot, console, stats, write_cost
+from devops import stack as stack_driver
+from tests.bench import bot, console, stack, stats, write_cost
 from tests.bench.cpu import process_tree_cpu_s
 from tests.bench.stats import percentile
 from tests.support import (
@@ -341,7 +346,13 @@ def main() -> None:
     parser.add_argument(
         "--no-console", dest="console", action="store_false", help="skip the console"
     )
+    parser.add_argument("--stack-runs", type=int, default=3, help="stack: timed start-ups")
+    parser.add_argument("--stack-only", action="store_true", help="run the stack alone")
+    parser.add_argument("--no-stack", dest="stack", action="store_false", help="skip the stack")
     args = parser.parse_args()
+    if args.stack_only:
+        print_stack_figures(args.stack_runs)
+        return
     given = {
         "--stats-only": args.stats_only,
         "--no-stats": not args.stats,
@@ -373,6 +384,18 @@ def main() -> None:
     if measuring_console:
         print()
         console.print_report(console_result)
+    if args.stack and not (args.stats_only or args.console_only):
+        print()
+        print_stack_figures(args.stack_runs)
+
+
+def print_stack_figures(runs: int) -> None:
+    """The stack's section: needs a Docker engine; says so where none answers."""
+    if not stack_driver.engine_answers():
+        print("The stack: skipped, no Docker engine answers (see the README's troubleshooting)")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        stack.print_report(stack.measure(Path(tmp), runs))
 
 
 def measure_webapi(

@@ -177,7 +177,7 @@ def start_stack(scratch: Path, project: str, profiles: list[str], **extra: str) 
     settings = env_file_for(env_file, project, **extra)
     env = {**os.environ, "ENV_FILE": str(env_file), "COMPOSE_PROJECT_NAME": project}
     env.update(stack_driver.choose_base_images(env))
-    env.setdefault("DOCKER_BUILDKIT", "0")  # hosts with Debian's docker.io have no buildx
+    env.update(stack_driver.builder_environment(env))
     compose = DockerCompose(
         context=ROOT,
         compose_file_name=[str(stack_driver.COMPOSE_FILE), str(TEST_COMPOSE_FILE)],
@@ -220,7 +220,7 @@ def _dump_logs(compose: DockerCompose) -> None:
         print(f"(no logs: {exc})")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     scratch = tmp_path_factory.mktemp("stack")
     started = start_stack(scratch, f"aidd-it-{secrets.token_hex(3)}", ["bot"])
