@@ -52,7 +52,7 @@ def bench(session: nox.Session) -> None:
     the statistics' costs; the console's Lighthouse scores and first-load JavaScript, for which
     the console is built first (npm ci, the production build) unless `-- --no-console` or
     `-- --stats-only` leaves it out."""
-    install(session, "web")
+    install(session, "integration")  # the stack's section starts it as the stack tests do
     if not {"--no-console", "--stats-only"} & set(session.posargs):
         session.env["NEXT_TELEMETRY_DISABLED"] = "1"
         with session.chdir("frontend"):

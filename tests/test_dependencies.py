@@ -13,7 +13,7 @@ import pytest
 
 from tests.support import ROOT
 
-FIRST_PARTY = {"webapi", "bot", "tests", "noxfile"}
+FIRST_PARTY = {"webapi", "bot", "tests", "devops", "noxfile"}
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 
 
@@ -54,7 +54,7 @@ def third_party_imports(paths: list[Path]) -> dict[str, Path]:
 
 
 # Folders whose code runs in another session, with its own group (the browser tests: web).
-APART = (ROOT / "tests" / "e2e",)
+APART = (ROOT / "tests" / "e2e", ROOT / "tests" / "integration")
 
 
 def python_files(*folders: str) -> list[Path]:
@@ -77,6 +77,7 @@ def python_files(*folders: str) -> list[Path]:
         pytest.param(("bot",), ("bot",), id="bot"),
         pytest.param(("tests",), ("test",), id="tests"),
         pytest.param(("tests/e2e",), ("web",), id="browser tests"),
+        pytest.param(("tests/integration",), ("integration",), id="stack tests"),
     ],
 )
 def test_every_import_is_declared(folders: tuple[str, ...], groups: tuple[str, ...]) -> None:

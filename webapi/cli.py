@@ -6,14 +6,12 @@ from __future__ import annotations
 import os
 
 import click
-import flask_migrate
-import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import with_appcontext
 
 from webapi.copy_db import copy_db_command
-from webapi.database import schema_revision
 from webapi.domain.accounts import create_account
+from webapi.migrate_db import migrate_db_command
 from webapi.settings import read_secret_files
 from webapi.stats.demo import seed_demo_command
 from webapi.stats.retention import purge_command, stats_rebuild_command
@@ -35,26 +33,6 @@ def create_admin_command(name: str) -> None:
     except ValueError as exc:  # AccountExistsError included
         raise click.ClickException(str(exc)) from None
     click.echo(f"created admin account '{name}'")
-
-
-@click.command("migrate-db")
-@with_appcontext
-def migrate_db_command() -> None:
-    """Bring the database to the newest schema: `db upgrade` with a one-line failure.
-
-    The stack's one-shot migrate step (docker-compose.yml) runs it once per deployment, before
-    any api replica serves; alembic's traceback would bury the cause, and the line never shows
-    the database URL's password.
-    """
-    url = sa.make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
-    database = url.render_as_string(hide_password=True)
-    try:
-        flask_migrate.upgrade()
-        revision = schema_revision()
-    except Exception as exc:  # any failure is this one line, not a traceback
-        cause = next(iter(str(exc).strip().splitlines()), "") or type(exc).__name__
-        raise click.ClickException(f"{database} could not be migrated: {cause}") from None
-    click.echo(f"{database} is at revision {revision}")
 
 
 def init_app(app: Flask) -> None:
