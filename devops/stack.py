@@ -1,8 +1,9 @@
 """The whole stack, up and down: `nox -s stack_up`, `stack_down`, `stack_logs` call this.
 
 Compose (docker-compose.yml) where a Docker engine answers; otherwise the same three services
-as local processes (devops/local_stack.py). Standard library only: nox runs it before any
-virtualenv exists.
+as local processes (devops/local_stack.py). STACK_MODE=local or STACK_MODE=compose skips the
+engine check and uses that mode. Standard library only: nox runs it before any virtualenv
+exists.
 
     python devops/stack.py up [--api-port] [--no-build] [--seed | --no-seed]
     python devops/stack.py down [--volumes]
@@ -57,7 +58,13 @@ def read_env_file(path: Path) -> dict[str, str]:
 
 
 def engine_answers() -> bool:
-    """A Docker engine and the Compose v2 plugin are both there."""
+    """A Docker engine and the Compose v2 plugin are both there (STACK_MODE=compose: taken as
+    yes, STACK_MODE=local: as no, without asking)."""
+    mode = os.environ.get("STACK_MODE", "").strip().lower()
+    if mode in {"local", "compose"}:
+        return mode == "compose"
+    if mode:
+        raise SystemExit(f"stack: STACK_MODE={mode!r}: use local, compose, or leave it unset")
     if shutil.which("docker") is None:
         return False
     for probe in (["docker", "info"], ["docker", "compose", "version"]):
@@ -165,7 +172,10 @@ def compose(
 def up(options: argparse.Namespace) -> int:
     if not engine_answers():
         say("no Docker engine answers: starting the services as local processes")
-        from local_stack import run_local  # type: ignore[import-not-found]
+        if __package__:  # imported as devops.stack
+            from devops.local_stack import run_local
+        else:  # run as a script: devops/ is on sys.path
+            from local_stack import run_local  # type: ignore[import-not-found, no-redef]
 
         return int(run_local(seed=options.seed))
     env_file = Path(os.environ.get("ENV_FILE", ROOT / ".env"))
@@ -238,7 +248,17 @@ def offer_demo_data(env: Mapping[str, str], seed: bool | None) -> None:
     say("  docker compose exec api flask --app webapi seed-demo " + " ".join(DEMO_SEED))
 
 
+LOCAL_MODE_NOTE = (
+    "no Docker engine answers, so the stack runs as local processes (if at all): they stop with"
+    " Ctrl+C in the terminal running `nox -s stack_up`, and their output is in that terminal;"
+    " nothing to do here"
+)
+
+
 def down(options: argparse.Namespace) -> int:
+    if not engine_answers():
+        say(LOCAL_MODE_NOTE)
+        return 0
     env = dict(os.environ)
     env.setdefault("ENV_FILE", str(ROOT / ".env"))
     # Every profile, so the bot and postgres go down too whichever were started.
@@ -251,6 +271,9 @@ def down(options: argparse.Namespace) -> int:
 
 
 def logs(options: argparse.Namespace) -> int:
+    if not engine_answers():
+        say(LOCAL_MODE_NOTE)
+        return 0
     env = dict(os.environ)
     env.setdefault("ENV_FILE", str(ROOT / ".env"))
     env["COMPOSE_PROFILES"] = "bot,postgres"
