@@ -160,13 +160,17 @@ def profiles(env: Mapping[str, str], settings: Mapping[str, str]) -> list[str]:
     return chosen
 
 
-def compose(
-    *args: str, files: Sequence[Path] = (), env: Mapping[str, str] | None = None
-) -> list[str]:
+def compose(*args: str, files: Sequence[Path] = (), env_file: Path | None = None) -> list[str]:
+    """`docker compose` on this repository's stack with ARGS. The settings file (`env_file`,
+    else ENV_FILE, else .env) is also where Compose reads ${...} values from: run the command
+    with ENV_FILE naming the same file."""
+    env_file = env_file or Path(os.environ.get("ENV_FILE") or ROOT / ".env")
+    if not env_file.exists():
+        env_file = ROOT / ".env.example"  # down and logs on a stack never set up
     command = ["docker", "compose", "--project-directory", str(ROOT), "-f", str(COMPOSE_FILE)]
     for extra in files:
         command += ["-f", str(extra)]
-    return [*command, *args]
+    return [*command, "--env-file", str(env_file), *args]
 
 
 def up(options: argparse.Namespace) -> int:
@@ -200,17 +204,29 @@ def up(options: argparse.Namespace) -> int:
         say("the stack did not come up healthy; `nox -s stack_logs` shows why")
         return done.returncode
     say(f"all services healthy in {time.monotonic() - started:.1f} s")
-    console = f"http://{settings.get('CONSOLE_BIND') or '127.0.0.1'}:"
-    console += settings.get("CONSOLE_PORT") or "3000"
-    say(f"console: {console}  (sign in as {settings.get('ADMIN_USERNAME') or 'your admin'})")
+    admin = settings.get("ADMIN_USERNAME") or "your admin"
+    say(f"console: {published(env, 'frontend', 3000, files)}  (sign in as {admin})")
     if options.api_port:
-        say("api: http://127.0.0.1:8000  (published for debugging)")
+        say(f"api: {published(env, 'api', 8000, files)}  (published for debugging)")
     if "bot" in chosen:
         say("bot: on")
     else:
-        say("bot: off (no TELEGRAM_BOT_TOKEN in .env; set it and run stack_up again)")
+        say(f"bot: off (no TELEGRAM_BOT_TOKEN in {env_file.name}; set it, run stack_up again)")
     offer_demo_data(env, options.seed)
     return 0
+
+
+def published(env: Mapping[str, str], service: str, port: int, files: Sequence[Path]) -> str:
+    """The URL where the engine published a service's port."""
+    done = subprocess.run(
+        compose("port", service, str(port), files=files),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    address = done.stdout.strip().splitlines()[0] if done.stdout.strip() else f"?:{port}"
+    return f"http://{address}"
 
 
 def message_count(env: Mapping[str, str]) -> int | None:

@@ -41,14 +41,9 @@ class Result:
 
 
 def _compose(env: dict[str, str], *args: str) -> list[str]:
-    return [
-        *stack_driver.compose(files=[TEST_COMPOSE_FILE]),
-        "--env-file",
-        env["ENV_FILE"],
-        "--profile",
-        "bot",
-        *args,
-    ]
+    return stack_driver.compose(
+        "--profile", "bot", *args, files=[TEST_COMPOSE_FILE], env_file=Path(env["ENV_FILE"])
+    )
 
 
 def _run(env: dict[str, str], *args: str) -> str:
