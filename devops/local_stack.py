@@ -33,9 +33,9 @@ from types import FrameType
 from typing import Any
 
 if __package__:  # imported as devops.local_stack
-    from devops.stack import DEMO_SEED, ROOT, ensure_env_file, read_env_file, say
+    from devops.stack import COUNT_MESSAGES, DEMO_SEED, ROOT, ensure_env_file, read_env_file, say
 else:  # devops/ is on sys.path: stack.py and this file are run as scripts
-    from stack import DEMO_SEED, ROOT, ensure_env_file, read_env_file, say
+    from stack import COUNT_MESSAGES, DEMO_SEED, ROOT, ensure_env_file, read_env_file, say
 
 FRONTEND = ROOT / "frontend"
 SERVER_JS = FRONTEND / ".next" / "standalone" / "server.js"
@@ -229,15 +229,13 @@ def wait_until_up(runner: subprocess.Popen[bytes], api_ready: str, console: str)
 
 
 def message_count(python: str, env: Mapping[str, str]) -> int | None:
-    snippet = (
-        "import sqlalchemy as sa\n"
-        "from webapi.settings import load_settings\n"
-        "engine = sa.create_engine(load_settings().DATABASE_URL)\n"
-        "with engine.connect() as connection:\n"
-        "    print(connection.execute(sa.text('SELECT count(*) FROM messages')).scalar())\n"
-    )
     done = subprocess.run(
-        [python, "-c", snippet], cwd=ROOT, env=env, capture_output=True, text=True, check=False
+        [python, "-c", COUNT_MESSAGES],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     try:
         return int(done.stdout.strip())

@@ -229,16 +229,19 @@ def published(env: Mapping[str, str], service: str, port: int, files: Sequence[P
     return f"http://{address}"
 
 
+# Run by webapi's python (in the api container, or the venv): how many messages are stored.
+COUNT_MESSAGES = (
+    "import sqlalchemy as sa\n"
+    "from webapi.settings import load_settings\n"
+    "engine = sa.create_engine(load_settings().DATABASE_URL)\n"
+    "with engine.connect() as connection:\n"
+    "    print(connection.execute(sa.text('SELECT count(*) FROM messages')).scalar())\n"
+)
+
+
 def message_count(env: Mapping[str, str]) -> int | None:
-    snippet = (
-        "import sqlalchemy as sa\n"
-        "from webapi.settings import load_settings\n"
-        "engine = sa.create_engine(load_settings().DATABASE_URL)\n"
-        "with engine.connect() as connection:\n"
-        "    print(connection.execute(sa.text('SELECT count(*) FROM messages')).scalar())\n"
-    )
     done = subprocess.run(
-        compose("exec", "-T", "api", "python", "-c", snippet),
+        compose("exec", "-T", "api", "python", "-c", COUNT_MESSAGES),
         env=env,
         capture_output=True,
         text=True,
@@ -275,12 +278,8 @@ def down(options: argparse.Namespace) -> int:
     if not engine_answers():
         say(LOCAL_MODE_NOTE)
         return 0
-    env = dict(os.environ)
-    env.setdefault("ENV_FILE", str(ROOT / ".env"))
-    # Every profile, so the bot and postgres go down too whichever were started.
-    env["COMPOSE_PROFILES"] = "bot,postgres"
     args = ["down", "--remove-orphans"] + (["--volumes"] if options.volumes else [])
-    done = subprocess.run(compose(*args), env=env, check=False)
+    done = subprocess.run(compose(*args), env=every_profile(), check=False)
     if done.returncode == 0:
         say("stopped; data removed" if options.volumes else "stopped; data kept")
     return done.returncode
@@ -290,13 +289,18 @@ def logs(options: argparse.Namespace) -> int:
     if not engine_answers():
         say(LOCAL_MODE_NOTE)
         return 0
-    env = dict(os.environ)
-    env.setdefault("ENV_FILE", str(ROOT / ".env"))
-    env["COMPOSE_PROFILES"] = "bot,postgres"
     follow = ["--follow"] if options.follow else []
     return subprocess.run(
-        compose("logs", "--timestamps", *follow, *options.services), env=env, check=False
+        compose("logs", "--timestamps", *follow, *options.services),
+        env=every_profile(),
+        check=False,
     ).returncode
+
+
+def every_profile() -> dict[str, str]:
+    """The environment for commands on every service, bot and postgres included, whichever
+    were started."""
+    return {**os.environ, "COMPOSE_PROFILES": "bot,postgres"}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
