@@ -2,7 +2,6 @@
 
 import { MonitorIcon, MoonIcon, SunIcon } from "lucide-react";
 import { useTheme } from "next-themes";
-import { Button } from "@/components/ui/button";
 import {
   DropdownMenu,
   DropdownMenuContent,
@@ -12,8 +11,9 @@ import {
   DropdownMenuTrigger,
 } from "@/components/ui/dropdown-menu";
 import { useI18n } from "@/i18n/provider";
+import { ThemeTrigger, type LoadedMenuProps } from "./header-triggers";
 
-export function ThemeToggle() {
+export function ThemeToggle({ defaultOpen, autoFocus }: LoadedMenuProps) {
   const { t } = useI18n();
   const { theme, setTheme } = useTheme();
   const options = [
@@ -22,13 +22,9 @@ export function ThemeToggle() {
     { value: "system", label: t.header.themeSystem, icon: MonitorIcon },
   ];
   return (
-    <DropdownMenu>
+    <DropdownMenu defaultOpen={defaultOpen}>
       <DropdownMenuTrigger asChild>
-        <Button variant="ghost" size="icon" aria-label={t.header.theme} title={t.header.theme}>
-          {/* The resolved theme is a class on <html>: CSS picks the icon, no hydration flash. */}
-          <SunIcon className="dark:hidden" aria-hidden />
-          <MoonIcon className="hidden dark:block" aria-hidden />
-        </Button>
+        <ThemeTrigger autoFocus={autoFocus} />
       </DropdownMenuTrigger>
       <DropdownMenuContent align="end">
         <DropdownMenuLabel>{t.header.theme}</DropdownMenuLabel>
