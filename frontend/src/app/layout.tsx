@@ -30,12 +30,8 @@ export default async function RootLayout({ children }: { children: ReactNode }) 
     // next-themes sets the theme's class on <html> before React hydrates.
     <html lang={locale} suppressHydrationWarning>
       <body className="min-h-dvh">
-        <ThemeProvider
-          attribute="class"
-          defaultTheme="system"
-          enableSystem
-          disableTransitionOnChange
-        >
+        {/* Transitions are off while the visitor changes the theme: theme-toggle.tsx. */}
+        <ThemeProvider attribute="class" defaultTheme="system" enableSystem>
           <I18nProvider locale={locale}>{children}</I18nProvider>
         </ThemeProvider>
       </body>

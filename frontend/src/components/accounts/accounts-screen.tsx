@@ -59,7 +59,7 @@ export function AccountsScreen({ selfId }: { selfId: number }) {
             <BlockSkeleton rows={4} />
           ) : (
             <Table>
-              <TableCaption className="sr-only">{texts.listCaption}</TableCaption>
+              <TableCaption srOnly>{texts.listCaption}</TableCaption>
               <TableHeader>
                 <TableRow>
                   <TableHead scope="col">{texts.columns.username}</TableHead>
@@ -71,7 +71,7 @@ export function AccountsScreen({ selfId }: { selfId: number }) {
                   <TableHead scope="col" className="max-md:hidden">
                     {texts.columns.lastSignIn}
                   </TableHead>
-                  <TableHead scope="col" className="text-right">
+                  <TableHead scope="col" align="right">
                     <span className="sr-only">{texts.columns.actions}</span>
                   </TableHead>
                 </TableRow>

@@ -130,11 +130,11 @@ function EmptyDialog({
             onValueChange={(value) => value && onMode(value as ChatMode)}
             aria-labelledby="chat-mode-label"
           >
-            <ToggleGroupItem value="assistant" className="gap-1.5 px-3">
+            <ToggleGroupItem value="assistant" padding="px-3" className="gap-1.5">
               <MessageSquareIcon className="size-4" aria-hidden />
               {tc.modes.assistant}
             </ToggleGroupItem>
-            <ToggleGroupItem value="insights" className="gap-1.5 px-3">
+            <ToggleGroupItem value="insights" padding="px-3" className="gap-1.5">
               <BarChart3Icon className="size-4" aria-hidden />
               {tc.modes.insights}
             </ToggleGroupItem>
@@ -490,8 +490,12 @@ export function ChatScreen() {
       </section>
 
       <Sheet open={listOpen} onOpenChange={setListOpen}>
-        <SheetContent closeLabel={t.common.close} className="w-[85vw] max-w-xs overflow-y-auto p-4">
-          <SheetHeader className="p-0">
+        <SheetContent
+          closeLabel={t.common.close}
+          width="w-[85vw]"
+          className="max-w-xs overflow-y-auto p-4"
+        >
+          <SheetHeader padding="p-0">
             <SheetTitle>{tc.dialogs}</SheetTitle>
             <SheetDescription className="sr-only">{tc.title}</SheetDescription>
           </SheetHeader>

@@ -61,7 +61,7 @@ export function Composer({
       <div className="flex items-center justify-between gap-2 px-1">
         <span
           id={counterId}
-          className={cn("tabular text-xs text-muted-foreground", tooLong && "text-destructive")}
+          className={cn("tabular text-xs", tooLong ? "text-destructive" : "text-muted-foreground")}
         >
           {tc.counter(format.count(text.length), format.count(MAX_QUESTION))}
           {tooLong && ` · ${tc.tooLong(format.count(MAX_QUESTION))}`}

@@ -59,13 +59,13 @@ function SortableHead({
   label,
   sorting,
   onSort,
-  className,
+  align,
 }: {
   column: SortKey;
   label: string;
   sorting: Sorting;
   onSort: (column: SortKey) => void;
-  className?: string;
+  align?: "left" | "right";
 }) {
   const { t } = useI18n();
   const active = sorting.sort === column;
@@ -75,13 +75,14 @@ function SortableHead({
     : "";
   return (
     <TableHead
-      className={className}
+      align={align}
       aria-sort={active ? (sorting.order === "desc" ? "descending" : "ascending") : "none"}
     >
       <Button
         variant="ghost"
         size="sm"
-        className={cn("-mx-2 h-8 px-2", active && "text-foreground")}
+        // The size's has-[>svg]:px-2.5 pads it (its icon is a child).
+        className={cn("-mx-2", active && "text-foreground")}
         onClick={() => onSort(column)}
         aria-label={t.dialogs.sortBy(label) + state}
       >
@@ -184,7 +185,7 @@ export function DialogsBlock({ className }: { className?: string }) {
                     label={t.dialogs.messages}
                     sorting={sorting}
                     onSort={sortBy}
-                    className="text-right"
+                    align="right"
                   />
                 </TableRow>
               </TableHeader>
@@ -264,8 +265,7 @@ export function DialogsBlock({ className }: { className?: string }) {
               </span>
               <Button
                 variant="outline"
-                size="icon"
-                className="size-8"
+                size="icon-sm"
                 onClick={() => setPage((current) => Math.max(1, current - 1))}
                 disabled={page <= 1}
                 aria-label={t.dialogs.previousPage}
@@ -274,8 +274,7 @@ export function DialogsBlock({ className }: { className?: string }) {
               </Button>
               <Button
                 variant="outline"
-                size="icon"
-                className="size-8"
+                size="icon-sm"
                 onClick={() => setPage((current) => Math.min(pages, current + 1))}
                 disabled={page >= pages}
                 aria-label={t.dialogs.nextPage}

@@ -40,7 +40,7 @@ export function KpiCard({
   const previous = format(metric.previous);
   const Icon = change.kind === "none" ? null : TREND_ICON[change.kind];
   return (
-    <Card className="gap-2 px-4 py-4">
+    <Card spacing="gap-2 px-4 py-4">
       <h3 className="text-sm font-medium text-muted-foreground">{label}</h3>
       <p className="tabular text-2xl font-semibold tracking-tight">{format(metric.value)}</p>
       {change.kind === "none" ? (
@@ -73,7 +73,7 @@ export function KpiCard({
 
 export function KpiCardSkeleton() {
   return (
-    <Card className="gap-3 px-4 py-4" aria-hidden>
+    <Card spacing="gap-3 px-4 py-4" aria-hidden>
       <Skeleton className="h-4 w-24" />
       <Skeleton className="h-7 w-20" />
       <Skeleton className="h-3 w-28" />

@@ -125,7 +125,7 @@ export function PeriodSelector({ period }: { period: Period }) {
           noValidate
         >
           <div className="grid gap-1">
-            <Label htmlFor={`${ids}-from`} className="text-xs text-muted-foreground">
+            <Label htmlFor={`${ids}-from`} textSize="text-xs" className="text-muted-foreground">
               {t.period.from}
             </Label>
             <Input
@@ -134,13 +134,13 @@ export function PeriodSelector({ period }: { period: Period }) {
               value={from}
               max={to || undefined}
               onChange={(event) => setFrom(event.target.value)}
-              className="h-8 w-40"
+              sizing="h-8 w-40"
               aria-invalid={problem !== null}
               required
             />
           </div>
           <div className="grid gap-1">
-            <Label htmlFor={`${ids}-to`} className="text-xs text-muted-foreground">
+            <Label htmlFor={`${ids}-to`} textSize="text-xs" className="text-muted-foreground">
               {t.period.to}
             </Label>
             <Input
@@ -149,7 +149,7 @@ export function PeriodSelector({ period }: { period: Period }) {
               value={to}
               min={from || undefined}
               onChange={(event) => setTo(event.target.value)}
-              className="h-8 w-40"
+              sizing="h-8 w-40"
               aria-invalid={problem !== null}
               required
             />

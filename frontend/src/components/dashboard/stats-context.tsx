@@ -10,6 +10,7 @@ import {
   type ReactNode,
 } from "react";
 import type { StatsWindowQuery } from "@/lib/api/types";
+import { browserTimeZone } from "@/lib/browser-time-zone";
 import { periodKey, statsWindowQuery, type Period } from "@/lib/period";
 
 interface StatsWindow {
@@ -30,15 +31,21 @@ export function StatsProvider({ period, children }: { period: Period; children: 
 
 /**
  * The browser's time zone, once this component runs in the browser: null while it renders on
- * the server and hydrates. Each block learns it in its own effect, in a transition: the render
- * that follows (every block's skeleton, then its request) is sliced into short tasks, where a
- * context changed right after hydration re-rendered every block in one long, synchronous task.
+ * the server and hydrates. Each block learns it in its own effect (a worker finds it, off the
+ * main thread: lib/browser-time-zone.ts), in a transition: the render that follows (every
+ * block's skeleton, then its request) is sliced into short tasks, where a context changed
+ * right after hydration re-rendered every block in one long, synchronous task.
  */
 function useBrowserTimeZone(): string | null {
   const [timeZone, setTimeZone] = useState<string | null>(null);
   useEffect(() => {
-    const browserTimeZone = Intl.DateTimeFormat().resolvedOptions().timeZone;
-    startTransition(() => setTimeZone(browserTimeZone));
+    let current = true;
+    void browserTimeZone().then((found) => {
+      if (current) startTransition(() => setTimeZone(found));
+    });
+    return () => {
+      current = false;
+    };
   }, []);
   return timeZone;
 }

@@ -66,9 +66,9 @@ export function TopUsersBlock({ className }: { className?: string }) {
             <TableHeader>
               <TableRow>
                 <TableHead>{t.topUsers.user}</TableHead>
-                <TableHead className="text-right">{t.topUsers.messages}</TableHead>
-                <TableHead className="text-right">{t.topUsers.dialogs}</TableHead>
-                <TableHead className="text-right">{t.topUsers.lastMessage}</TableHead>
+                <TableHead align="right">{t.topUsers.messages}</TableHead>
+                <TableHead align="right">{t.topUsers.dialogs}</TableHead>
+                <TableHead align="right">{t.topUsers.lastMessage}</TableHead>
               </TableRow>
             </TableHeader>
             <TableBody>

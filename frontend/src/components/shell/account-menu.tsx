@@ -1,9 +1,8 @@
 "use client";
 
-import { KeyRoundIcon, LogOutIcon, UserRoundIcon } from "lucide-react";
+import { KeyRoundIcon, LogOutIcon } from "lucide-react";
 import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { Button } from "@/components/ui/button";
 import {
   DropdownMenu,
   DropdownMenuContent,
@@ -16,9 +15,14 @@ import { useI18n } from "@/i18n/provider";
 import { api, unwrap } from "@/lib/api/client";
 import { ApiError } from "@/lib/api/errors";
 import { ChangePasswordDialog } from "./change-password-dialog";
+import { AccountTrigger, type LoadedMenuProps } from "./header-triggers";
 
 /** The signed-in account: its name, changing its password, signing out. */
-export function AccountMenu({ username }: { username: string }) {
+export function AccountMenu({
+  username,
+  defaultOpen,
+  autoFocus,
+}: LoadedMenuProps & { username: string }) {
   const { t } = useI18n();
   const router = useRouter();
   const [changingPassword, setChangingPassword] = useState(false);
@@ -44,18 +48,9 @@ export function AccountMenu({ username }: { username: string }) {
 
   return (
     <>
-      <DropdownMenu>
+      <DropdownMenu defaultOpen={defaultOpen}>
         <DropdownMenuTrigger asChild>
-          <Button
-            variant="ghost"
-            size="icon"
-            aria-label={t.header.account(username)}
-            aria-describedby={signOutFailed ? "sign-out-failed" : undefined}
-            title={signOutFailed ? t.errors.signOutFailed : t.header.signedInAs(username)}
-            className={signOutFailed ? "text-destructive" : undefined}
-          >
-            <UserRoundIcon aria-hidden />
-          </Button>
+          <AccountTrigger username={username} signOutFailed={signOutFailed} autoFocus={autoFocus} />
         </DropdownMenuTrigger>
         <DropdownMenuContent align="end" className="max-w-64">
           <DropdownMenuLabel className="truncate">

@@ -1,8 +1,6 @@
 "use client";
 
-import { LanguagesIcon } from "lucide-react";
 import { useTransition } from "react";
-import { Button } from "@/components/ui/button";
 import {
   DropdownMenu,
   DropdownMenuContent,
@@ -14,26 +12,15 @@ import {
 import { setLocale } from "@/i18n/actions";
 import { LOCALES } from "@/i18n/config";
 import { useI18n } from "@/i18n/provider";
+import { LanguageTrigger, type LoadedMenuProps } from "./header-triggers";
 
-export function LanguageSwitch() {
+export function LanguageSwitch({ defaultOpen, autoFocus }: LoadedMenuProps) {
   const { t, locale } = useI18n();
   const [pending, startTransition] = useTransition();
   return (
-    <DropdownMenu>
+    <DropdownMenu defaultOpen={defaultOpen}>
       <DropdownMenuTrigger asChild>
-        <Button
-          variant="ghost"
-          size="icon"
-          aria-label={`${t.header.language}: ${t.languages[locale]}`}
-          title={t.header.language}
-          disabled={pending}
-          className="sm:w-auto sm:gap-1 sm:px-2"
-        >
-          <LanguagesIcon aria-hidden />
-          <span className="hidden text-xs font-semibold uppercase sm:inline" aria-hidden>
-            {locale}
-          </span>
-        </Button>
+        <LanguageTrigger disabled={pending} autoFocus={autoFocus} />
       </DropdownMenuTrigger>
       <DropdownMenuContent align="end">
         <DropdownMenuLabel>{t.header.language}</DropdownMenuLabel>

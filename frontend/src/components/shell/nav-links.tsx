@@ -39,8 +39,8 @@ export function NavLinks({ isAdmin }: { isAdmin: boolean }) {
               aria-current={active ? "page" : undefined}
               title={label}
               className={cn(
-                "flex h-9 items-center gap-2 rounded-md px-2 text-sm font-medium text-muted-foreground transition-colors outline-none hover:bg-accent hover:text-foreground focus-visible:ring-[3px] focus-visible:ring-ring/50 sm:px-3",
-                active && "bg-accent text-foreground",
+                "flex h-9 items-center gap-2 rounded-md px-2 text-sm font-medium transition-colors outline-none hover:bg-accent hover:text-foreground focus-visible:ring-[3px] focus-visible:ring-ring/50 sm:px-3",
+                active ? "bg-accent text-foreground" : "text-muted-foreground",
               )}
             >
               <Icon className="size-4 shrink-0" aria-hidden />

@@ -1,9 +1,7 @@
 import Link from "next/link";
 import { getDictionary } from "@/i18n/server";
-import { AccountMenu } from "./account-menu";
-import { LanguageSwitch } from "./language-switch";
+import { HeaderControls } from "./header-controls";
 import { NavLinks } from "./nav-links";
-import { ThemeToggle } from "./theme-toggle";
 
 export async function SiteHeader({ username, isAdmin }: { username: string; isAdmin: boolean }) {
   const { t } = await getDictionary();
@@ -31,9 +29,7 @@ export async function SiteHeader({ username, isAdmin }: { username: string; isAd
           >
             {username}
           </span>
-          <ThemeToggle />
-          <LanguageSwitch />
-          <AccountMenu username={username} />
+          <HeaderControls username={username} />
         </div>
       </div>
     </header>

@@ -1,12 +1,19 @@
 import type { ComponentProps } from "react";
 import { cn } from "@/lib/utils";
 
-export function Card({ className, ...props }: ComponentProps<"div">) {
+/** `spacing`: the gap between its parts and its padding (cn() does not let a className
+ * override them). */
+export function Card({
+  className,
+  spacing = "gap-4 py-5",
+  ...props
+}: ComponentProps<"div"> & { spacing?: string }) {
   return (
     <div
       data-slot="card"
       className={cn(
-        "flex flex-col gap-4 rounded-xl border bg-card py-5 text-card-foreground shadow-xs",
+        "flex flex-col rounded-xl border bg-card text-card-foreground shadow-xs",
+        spacing,
         className,
       )}
       {...props}

@@ -9,12 +9,14 @@ export const Sheet = SheetPrimitive.Root;
 export const SheetTrigger = SheetPrimitive.Trigger;
 export const SheetClose = SheetPrimitive.Close;
 
+/** `width`: the sheet's width (cn() does not let a className override it). */
 export function SheetContent({
   className,
   children,
   closeLabel,
+  width = "w-full",
   ...props
-}: ComponentProps<typeof SheetPrimitive.Content> & { closeLabel: string }) {
+}: ComponentProps<typeof SheetPrimitive.Content> & { closeLabel: string; width?: string }) {
   return (
     <SheetPrimitive.Portal>
       <SheetPrimitive.Overlay
@@ -24,7 +26,8 @@ export function SheetContent({
       <SheetPrimitive.Content
         data-slot="sheet-content"
         className={cn(
-          "fixed inset-y-0 right-0 z-50 flex h-full w-full flex-col gap-4 border-l bg-background shadow-lg sm:max-w-xl",
+          "fixed inset-y-0 right-0 z-50 flex h-full flex-col gap-4 border-l bg-background shadow-lg sm:max-w-xl",
+          width,
           "transition ease-in-out data-[state=closed]:animate-out data-[state=closed]:duration-200 data-[state=closed]:slide-out-to-right data-[state=open]:animate-in data-[state=open]:duration-300 data-[state=open]:slide-in-from-right",
           className,
         )}
@@ -42,11 +45,16 @@ export function SheetContent({
   );
 }
 
-export function SheetHeader({ className, ...props }: ComponentProps<"div">) {
+/** `padding`: its padding (cn() does not let a className override it). */
+export function SheetHeader({
+  className,
+  padding = "p-4 pr-12",
+  ...props
+}: ComponentProps<"div"> & { padding?: string }) {
   return (
     <div
       data-slot="sheet-header"
-      className={cn("flex flex-col gap-1.5 p-4 pr-12", className)}
+      className={cn("flex flex-col gap-1.5", padding, className)}
       {...props}
     />
   );

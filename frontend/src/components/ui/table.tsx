@@ -37,12 +37,17 @@ export function TableRow({ className, ...props }: ComponentProps<"tr">) {
   );
 }
 
-export function TableHead({ className, ...props }: ComponentProps<"th">) {
+export function TableHead({
+  className,
+  align = "left",
+  ...props
+}: Omit<ComponentProps<"th">, "align"> & { align?: "left" | "right" }) {
   return (
     <th
       data-slot="table-head"
       className={cn(
-        "h-10 px-2 text-left align-middle font-medium whitespace-nowrap text-muted-foreground",
+        "h-10 px-2 align-middle font-medium whitespace-nowrap text-muted-foreground",
+        align === "right" ? "text-right" : "text-left",
         className,
       )}
       {...props}
@@ -60,11 +65,16 @@ export function TableCell({ className, ...props }: ComponentProps<"td">) {
   );
 }
 
-export function TableCaption({ className, ...props }: ComponentProps<"caption">) {
+/** `srOnly`: for screen readers alone (a table its heading already names on screen). */
+export function TableCaption({
+  className,
+  srOnly = false,
+  ...props
+}: ComponentProps<"caption"> & { srOnly?: boolean }) {
   return (
     <caption
       data-slot="table-caption"
-      className={cn("mt-4 text-sm text-muted-foreground", className)}
+      className={cn("text-sm text-muted-foreground", srOnly ? "sr-only" : "mt-4", className)}
       {...props}
     />
   );

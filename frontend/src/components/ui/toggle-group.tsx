@@ -20,15 +20,18 @@ export function ToggleGroup({
   );
 }
 
+/** `padding`: its inline padding (cn() does not let a className override it). */
 export function ToggleGroupItem({
   className,
+  padding = "px-2.5",
   ...props
-}: ComponentProps<typeof ToggleGroupPrimitive.Item>) {
+}: ComponentProps<typeof ToggleGroupPrimitive.Item> & { padding?: string }) {
   return (
     <ToggleGroupPrimitive.Item
       data-slot="toggle-group-item"
       className={cn(
-        "inline-flex h-8 items-center justify-center rounded-[calc(var(--radius)-4px)] px-2.5 text-sm font-medium whitespace-nowrap text-muted-foreground transition-colors outline-none",
+        "inline-flex h-8 items-center justify-center rounded-[calc(var(--radius)-4px)] text-sm font-medium whitespace-nowrap text-muted-foreground transition-colors outline-none",
+        padding,
         "hover:text-foreground focus-visible:ring-[3px] focus-visible:ring-ring/50",
         "data-[state=on]:bg-background data-[state=on]:text-foreground data-[state=on]:shadow-xs",
         className,
