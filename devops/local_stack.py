@@ -33,9 +33,9 @@ from types import FrameType
 from typing import Any
 
 if __package__:  # imported as devops.local_stack
-    from devops.stack import COUNT_MESSAGES, DEMO_SEED, ROOT, ensure_env_file, read_env_file, say
+    from devops.stack import ROOT, ensure_env_file, offer_demo_data, read_env_file, say
 else:  # devops/ is on sys.path: stack.py and this file are run as scripts
-    from stack import COUNT_MESSAGES, DEMO_SEED, ROOT, ensure_env_file, read_env_file, say
+    from stack import ROOT, ensure_env_file, offer_demo_data, read_env_file, say
 
 FRONTEND = ROOT / "frontend"
 SERVER_JS = FRONTEND / ".next" / "standalone" / "server.js"
@@ -117,7 +117,13 @@ def run_local(seed: bool | None) -> int:
             say("bot: on")
         else:
             say(f"bot: off (no TELEGRAM_BOT_TOKEN in {env_file.name}; set it, start again)")
-        offer_demo_data(python, env, seed, runner)
+        offer_demo_data(
+            [python],
+            env,
+            seed,
+            typed_as="uv run flask",
+            can_seed=lambda: runner.poll() is None,  # the services still run
+        )
         say("serving in this terminal; Ctrl+C stops every service")
         runner.wait()
     except KeyboardInterrupt:  # a signal, already passed on to the runner
@@ -226,38 +232,6 @@ def wait_until_up(runner: subprocess.Popen[bytes], api_ready: str, console: str)
             return True
         time.sleep(0.5)
     return False
-
-
-def message_count(python: str, env: Mapping[str, str]) -> int | None:
-    done = subprocess.run(
-        [python, "-c", COUNT_MESSAGES],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    try:
-        return int(done.stdout.strip())
-    except ValueError:
-        return None
-
-
-def offer_demo_data(
-    python: str, env: Mapping[str, str], seed: bool | None, runner: subprocess.Popen[bytes]
-) -> None:
-    if seed is False or message_count(python, env) != 0:
-        return
-    if seed is None and sys.stdin.isatty():
-        answer = input("stack: the database has no messages yet; load demo data? [y/N] ")
-        seed = answer.strip().lower() in {"y", "yes"}
-    if seed and runner.poll() is None:
-        say("loading demo data: flask --app webapi seed-demo " + " ".join(DEMO_SEED))
-        command = [python, "-m", "flask", "--app", "webapi", "seed-demo", *DEMO_SEED]
-        subprocess.run(command, cwd=ROOT, env=env, check=False)
-        return
-    say("no data yet; demo data for the dashboard: nox -s stack_up -- --seed, or")
-    say("  uv run flask --app webapi seed-demo " + " ".join(DEMO_SEED))
 
 
 def _forward_signals(runner: subprocess.Popen[bytes]) -> Any:

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,6 +114,12 @@ def choose_base_images(environ: Mapping[str, str]) -> dict[str, str]:
     return chosen
 
 
+def build_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """What `docker compose build` and `up --build` need on this engine: the base images and,
+    without buildx, the classic builder."""
+    return {**choose_base_images(environ), **builder_environment(environ)}
+
+
 def _pulled(image: str) -> bool:
     try:
         done = subprocess.run(
@@ -187,8 +193,7 @@ def up(options: argparse.Namespace) -> int:
     settings = read_env_file(env_file)
     env = dict(os.environ)
     env["ENV_FILE"] = str(env_file)
-    env.update(choose_base_images(env))
-    env.update(builder_environment(env))
+    env.update(build_environment(env))
     chosen = profiles(env, settings)
     env["COMPOSE_PROFILES"] = ",".join(chosen)
     files = [API_PORT_FILE] if options.api_port else []
@@ -212,7 +217,8 @@ def up(options: argparse.Namespace) -> int:
         say("bot: on")
     else:
         say(f"bot: off (no TELEGRAM_BOT_TOKEN in {env_file.name}; set it, run stack_up again)")
-    offer_demo_data(env, options.seed)
+    api_python = compose("exec", "-T", "api", "python")
+    offer_demo_data(api_python, env, options.seed, typed_as="docker compose exec api flask")
     return 0
 
 
@@ -239,32 +245,34 @@ COUNT_MESSAGES = (
 )
 
 
-def message_count(env: Mapping[str, str]) -> int | None:
-    done = subprocess.run(
-        compose("exec", "-T", "api", "python", "-c", COUNT_MESSAGES),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    try:
-        return int(done.stdout.strip())
-    except ValueError:
-        return None
-
-
-def offer_demo_data(env: Mapping[str, str], seed: bool | None) -> None:
-    if message_count(env) != 0:
+def offer_demo_data(
+    python: Sequence[str],
+    env: Mapping[str, str],
+    seed: bool | None,
+    *,
+    typed_as: str,
+    can_seed: Callable[[], bool] = lambda: True,
+) -> None:
+    """On a database without messages: load the demo data (`seed`), ask on a terminal, or say
+    how. `python` runs webapi's Python (in the api container, or the project's venv), from the
+    repository's folder; `typed_as` is how a user runs `flask` there."""
+    if seed is False:
         return
-    command = compose("exec", "-T", "api", "flask", "--app", "webapi", "seed-demo", *DEMO_SEED)
+    counted = subprocess.run(
+        [*python, "-c", COUNT_MESSAGES], cwd=ROOT, env=env, capture_output=True, text=True
+    )
+    if counted.stdout.strip() != "0":
+        return  # messages, or no answer: nothing to offer
     if seed is None and sys.stdin.isatty():
         answer = input("stack: the database has no messages yet; load demo data? [y/N] ")
         seed = answer.strip().lower() in {"y", "yes"}
-    if seed:
-        subprocess.run(command, env=env, check=True)
+    if seed and can_seed():
+        say(f"loading demo data: {typed_as} --app webapi seed-demo " + " ".join(DEMO_SEED))
+        seeding = [*python, "-m", "flask", "--app", "webapi", "seed-demo", *DEMO_SEED]
+        subprocess.run(seeding, cwd=ROOT, env=env, check=False)
         return
     say("no data yet; demo data for the dashboard: nox -s stack_up -- --seed, or")
-    say("  docker compose exec api flask --app webapi seed-demo " + " ".join(DEMO_SEED))
+    say(f"  {typed_as} --app webapi seed-demo " + " ".join(DEMO_SEED))
 
 
 LOCAL_MODE_NOTE = (

@@ -92,21 +92,8 @@ class Output:
 
         threading.Thread(target=read, name="stack-output", daemon=True).start()
 
-    def wait_for(self, text: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                line = self._queue.get(timeout=1)
-            except queue.Empty:
-                continue
-            if line is None:
-                break
-            self.lines.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"no {text!r} line; the stack said:\n{self.tail()}")
-
-    def rest(self, timeout: float) -> None:
+    def _lines(self, timeout: float) -> Iterator[str]:
+        """The lines that come within `timeout` seconds (kept), until the output ends."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -116,6 +103,18 @@ class Output:
             if line is None:
                 return
             self.lines.append(line)
+            yield line
+
+    def wait_for(self, text: str, timeout: float) -> str:
+        for line in self._lines(timeout):
+            if text in line:
+                return line
+        raise AssertionError(f"no {text!r} line; the stack said:\n{self.tail()}")
+
+    def rest(self, timeout: float) -> None:
+        """Read what is left (up to `timeout` seconds)."""
+        for _ in self._lines(timeout):
+            pass
 
     def tail(self) -> str:
         return "".join(self.lines[-80:])

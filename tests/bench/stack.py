@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devops import stack as stack_driver
-from tests.integration.conftest import TEST_COMPOSE_FILE, env_file_for
+from tests.integration.compose_stack import TEST_COMPOSE_FILE, env_file_for
 
 SERVICES = ("api", "bot", "frontend")
 # The goals.
@@ -100,8 +100,7 @@ def measure(scratch: Path, runs: int) -> Result:
     env_file = scratch / f"{project}.env"
     env_file_for(env_file, project)
     env = {**os.environ, "ENV_FILE": str(env_file), "COMPOSE_PROJECT_NAME": project}
-    env.update(stack_driver.choose_base_images(env))
-    env.update(stack_driver.builder_environment(env))
+    env.update(stack_driver.build_environment(env))
     print("stack: building the images", flush=True)
     _run(env, "build")
     try:

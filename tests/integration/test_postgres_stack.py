@@ -8,8 +8,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.conftest import Stack, start_stack, stop_stack
-from tests.integration.test_stack import ask_in_telegram, dialog_of, overview
+from tests.integration.compose_stack import (
+    Stack,
+    ask_in_telegram,
+    dialog_of,
+    overview,
+    start_stack,
+    stop_stack,
+)
 
 
 @pytest.fixture(scope="module")

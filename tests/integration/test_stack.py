@@ -8,47 +8,20 @@ import os
 import subprocess
 import sys
 import time
-from typing import Any
 
 from tests.doubles.fake_llm import Stall
-from tests.doubles.fake_telegram import FakeTelegramControl
-from tests.integration.conftest import API_RETRY_S, Stack
+from tests.integration.compose_stack import (
+    API_RETRY_S,
+    Stack,
+    answers_to,
+    ask_in_telegram,
+    dialog_of,
+    overview,
+    wait_for_answer,
+)
 from tests.support import ROOT
 
 STACK_SERVICES = ("api", "bot", "frontend")
-
-
-def overview(stack: Stack) -> dict[str, Any]:
-    with stack.console() as console:
-        response = console.get("/api/v1/stats/overview", params={"period": "day"})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def dialog_of(stack: Stack, telegram_id: int) -> dict[str, Any]:
-    """The newest dialog of a Telegram user, from the dashboard's recent-dialogs list."""
-    with stack.console() as console:
-        response = console.get("/api/v1/stats/dialogs", params={"period": "day", "per_page": 100})
-    assert response.status_code == 200, response.text
-    mine = [
-        d for d in response.json()["dialogs"] if (d["user"] or {}).get("telegram_id") == telegram_id
-    ]
-    assert mine, f"no dialog of Telegram user {telegram_id} in the dashboard"
-    return dict(mine[0])
-
-
-def ask_in_telegram(stack: Stack, user_id: int, text: str, timeout: float = 60) -> None:
-    """Send `text` as Telegram user `user_id` and wait for the fake LLM's echo in the chat."""
-    stack.telegram.send_text(user_id, text)
-    wait_for_answer(stack, user_id, text, timeout)
-
-
-def answers_to(telegram: FakeTelegramControl, user_id: int, text: str) -> int:
-    return sum(m.text.count(f"Echo: {text}") for m in telegram.chat_messages(user_id))
-
-
-def wait_for_answer(stack: Stack, user_id: int, text: str, timeout: float = 60) -> None:
-    stack.telegram.wait_for(lambda telegram: answers_to(telegram, user_id, text) >= 1, timeout)
 
 
 def test_every_service_is_healthy_and_migrations_ran_once(stack: Stack) -> None:
