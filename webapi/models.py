@@ -320,7 +320,8 @@ class StatsUser(db.Model):  # type: ignore[name-defined,misc]
 
 class StatsLatency(db.Model):  # type: ignore[name-defined,misc]
     """Histograms of delivered answers' latency (metric 0) and time to first token (metric 1)
-    per slot, in the bins of webapi/stats/rollups.py."""
+    per slot, in the bins of webapi/stats/rollups.py; metrics 2 and 3 hold the same in coarse
+    bins (eight bins each)."""
 
     __tablename__ = "stats_latency"
     __table_args__ = ({"sqlite_with_rowid": False},)

@@ -2,8 +2,8 @@
 (what does not fill a whole quarter hour), from the rows.
 
 Every figure is exact. Percentiles are nearest-rank: the k-th smallest value, k = ⌈p·n/100⌉;
-the histograms find the bin that holds rank k, then the one value is read from the messages
-within that bin and window.
+the coarse histograms find the coarse bin that holds rank k, that bin's fine histograms the bin
+within it, then the one value is read from the messages within that bin and window.
 """
 
 from __future__ import annotations
@@ -242,29 +242,33 @@ class Figures:
         self, spans: Sequence[Range], ranks: Sequence[int]
     ) -> dict[int, list[list[int | None]]]:
         """For each metric, for each span, the nearest-rank percentiles (whole percents) of the
-        delivered answers (None where there is none): the bin that holds each rank from the
-        histograms, then every value in one statement."""
-        histograms = self._histograms(spans)
-        found: dict[int, list[list[int | None]]] = {}
-        located: list[tuple[int, int, int, int, int]] = []
-        for metric in rollups.METRIC_COLUMNS:
-            found[metric] = [[None] * len(ranks) for _ in spans]
-            for index in range(len(spans)):
-                histogram = histograms.get((index, metric), [])
-                total = sum(n for _, n in histogram)
-                for position, p in enumerate(ranks):
-                    if total == 0:
-                        continue
-                    rank = max(1, -(-p * total // 100))  # ceil(p·n/100) in integers
-                    below = 0
-                    for bin_, n in histogram:
-                        if below + n >= rank:
-                            located.append((index, metric, position, bin_, rank - below - 1))
-                            break
-                        below += n
+        delivered answers (None where there is none), narrowed down statement by statement:
+        the bins of the spans' edges, the coarse bin that holds each rank, the bin within it,
+        then the value within that."""
+        edges = self._edge_bins(spans)
+        coarse = self._coarse_histograms(spans, edges)
+        # (span, metric, position) → (coarse bin, rank within it, from 1)
+        in_coarse: dict[tuple[int, int, int], tuple[int, int]] = {}
+        for (index, metric), histogram in coarse.items():
+            total = sum(n for _, n in histogram)
+            for position, p in enumerate(ranks):
+                if total == 0:
+                    continue
+                rank = max(1, -(-p * total // 100))  # ceil(p·n/100) in integers
+                in_coarse[index, metric, position] = _locate(histogram, rank)
+        fine = self._fine_histograms(
+            spans, edges, {(i, m, c) for (i, m, _), (c, _) in in_coarse.items()}
+        )
+        located = [
+            (index, metric, position, *_locate(fine[index, metric, wide], rank))
+            for (index, metric, position), (wide, rank) in in_coarse.items()
+        ]
+        found: dict[int, list[list[int | None]]] = {
+            metric: [[None] * len(ranks) for _ in spans] for metric in rollups.METRIC_COLUMNS
+        }
         values = [
-            f"SELECT {key} AS k, ({self._value_sql(spans[index], metric, bin_, offset)}) AS v"
-            for key, (index, metric, _, bin_, offset) in enumerate(located)
+            f"SELECT {key} AS k, ({self._value_sql(spans[index], metric, bin_, rank - 1)}) AS v"
+            for key, (index, metric, _, bin_, rank) in enumerate(located)
         ]
         if values:
             for key, value in self._run(" UNION ALL ".join(values)):
@@ -272,24 +276,12 @@ class Figures:
                 found[metric][index][position] = int(value)
         return found
 
-    def _histograms(self, spans: Sequence[Range]) -> dict[tuple[int, int], list[tuple[int, int]]]:
-        """(span index, metric) → [(bin, count)] in bin order, in one statement."""
+    def _edge_bins(self, spans: Sequence[Range]) -> dict[tuple[int, int], dict[int, int]]:
+        """(span index, metric) → {bin: answers} of what the spans' whole slots leave at their
+        edges (less than an hour each), counted from the rows, in one statement."""
         parts = []
-        # SQLite sums each run of slots by bin first: sorting each part's rows (hundreds to
-        # thousands) costs it a third less than sorting all of them (tens of thousands) at
-        # once. PostgreSQL hashes them, and gains nothing.
-        summed = self.dialect == "sqlite"
-        count, by_bin = ("SUM(n)", " GROUP BY metric, bin") if summed else ("n", "")
         for index, span in enumerate(spans):
-            whole, raw = cover(*span, rollups.LATENCY_UNITS)
-            # Every metric by name: the key has it before the slot.
-            parts += [
-                f"SELECT {index} AS i, metric, bin, {count} AS n FROM stats_latency"
-                f" WHERE metric = {metric} AND {_slots_in(s)}{by_bin}"
-                for s in whole
-                for metric in rollups.METRIC_COLUMNS
-            ]
-            for raw_start, raw_end in raw:
+            for raw_start, raw_end in cover(*span, rollups.LATENCY_UNITS)[1]:
                 for metric in rollups.METRIC_COLUMNS:
                     rows = rollups.histogram_rows_sql(
                         self.dialect,
@@ -298,17 +290,83 @@ class Figures:
                         self._between("m.created_at", raw_start, raw_end),
                     )
                     parts.append(
-                        f"SELECT {index} AS i, {metric} AS metric, bin, 1 AS n"
-                        f" FROM ({rows}) AS raw_values"
+                        f"SELECT {index} AS i, {metric} AS metric, bin FROM ({rows}) AS raw_values"
                     )
-        binned = self._run(
-            f"SELECT i, metric, bin, SUM(n) FROM ({' UNION ALL '.join(parts)}) AS binned"
-            " GROUP BY i, metric, bin ORDER BY i, metric, bin"
-        )
-        found: dict[tuple[int, int], list[tuple[int, int]]] = {}
-        for index, metric, bin_, n in binned:
-            if n:
-                found.setdefault((int(index), int(metric)), []).append((int(bin_), int(n)))
+        found: dict[tuple[int, int], dict[int, int]] = {}
+        if parts:
+            for index, metric, bin_, n in self._run(
+                f"SELECT i, metric, bin, COUNT(*) FROM ({' UNION ALL '.join(parts)}) AS edges"
+                " GROUP BY i, metric, bin"
+            ):
+                found.setdefault((int(index), int(metric)), {})[int(bin_)] = int(n)
+        return found
+
+    def _coarse_histograms(
+        self, spans: Sequence[Range], edges: Mapping[tuple[int, int], Mapping[int, int]]
+    ) -> dict[tuple[int, int], list[tuple[int, int]]]:
+        """(span index, metric) → [(coarse bin, answers)] in bin order, the spans' whole slots
+        read in one statement, their edges added."""
+        parts = []
+        # SQLite sums each run of slots by bin first: sorting each part's rows (hundreds) costs
+        # it less than sorting all of them at once. PostgreSQL hashes them, and gains nothing.
+        summed = self.dialect == "sqlite"
+        count, by_bin = ("SUM(n)", " GROUP BY metric, bin") if summed else ("n", "")
+        for index, span in enumerate(spans):
+            # Every metric by name: the key has it before the slot.
+            parts += [
+                f"SELECT {index} AS i, {metric} AS metric, bin, {count} AS n FROM stats_latency"
+                f" WHERE metric = {metric + rollups.COARSE} AND {_slots_in(s)}{by_bin}"
+                for s in cover(*span, rollups.LATENCY_UNITS)[0]
+                for metric in rollups.METRIC_COLUMNS
+            ]
+        sums: dict[tuple[int, int], dict[int, int]] = {}
+        if parts:
+            for index, metric, bin_, n in self._run(
+                f"SELECT i, metric, bin, SUM(n) FROM ({' UNION ALL '.join(parts)}) AS binned"
+                " GROUP BY i, metric, bin"
+            ):
+                sums.setdefault((int(index), int(metric)), {})[int(bin_)] = int(n)
+        for key, counted in edges.items():
+            into = sums.setdefault(key, {})
+            for bin_, n in counted.items():
+                wide = bin_ // rollups.COARSE_BINS
+                into[wide] = into.get(wide, 0) + n
+        return {key: sorted((b, n) for b, n in bins.items() if n) for key, bins in sums.items()}
+
+    def _fine_histograms(
+        self,
+        spans: Sequence[Range],
+        edges: Mapping[tuple[int, int], Mapping[int, int]],
+        wanted: set[tuple[int, int, int]],
+    ) -> dict[tuple[int, int, int], list[tuple[int, int]]]:
+        """(span index, metric, coarse bin) → [(bin, answers)] in bin order within that coarse
+        bin: each slot's few rows there, looked up by their key, in one statement."""
+        parts = []
+        keys = sorted(wanted)
+        for key, (index, metric, wide) in enumerate(keys):
+            low, high = wide * rollups.COARSE_BINS, (wide + 1) * rollups.COARSE_BINS
+            for s in cover(*spans[index], rollups.LATENCY_UNITS)[0]:
+                # Slot by slot (an IN list), so that only their rows in the bin are read.
+                slots = ", ".join(str(slot) for slot in range(s.first, s.last))
+                parts.append(
+                    f"SELECT {key} AS k, bin, n FROM stats_latency WHERE unit = {int(s.unit)}"
+                    f" AND metric = {metric} AND slot IN ({slots})"
+                    f" AND bin >= {low} AND bin < {high}"
+                )
+        sums: dict[int, dict[int, int]] = {}
+        if parts:
+            for key, bin_, n in self._run(
+                f"SELECT k, bin, SUM(n) FROM ({' UNION ALL '.join(parts)}) AS binned"
+                " GROUP BY k, bin"
+            ):
+                sums.setdefault(int(key), {})[int(bin_)] = int(n)
+        found = {}
+        for key, (index, metric, wide) in enumerate(keys):
+            bins = sums.get(key, {})
+            for bin_, n in edges.get((index, metric), {}).items():
+                if bin_ // rollups.COARSE_BINS == wide:
+                    bins[bin_] = bins.get(bin_, 0) + n
+            found[index, metric, wide] = sorted((b, n) for b, n in bins.items() if n)
         return found
 
     def _value_sql(self, span: Range, metric: int, bin_: int, offset: int) -> str:
@@ -397,6 +455,17 @@ class Figures:
 
 
 _PROFILE = ("telegram_id", "username", "first_name", "last_name")
+
+
+def _locate(histogram: Sequence[tuple[int, int]], rank: int) -> tuple[int, int]:
+    """The bin of a histogram ([(bin, count)] in bin order) that holds the rank-th smallest
+    value (from 1), and that value's rank within the bin (from 1)."""
+    below = 0
+    for bin_, n in histogram:
+        if below + n >= rank:
+            return bin_, rank - below
+        below += n
+    raise AssertionError(f"rank {rank} beyond the histogram's {below} values")
 
 
 def as_utc(value: datetime | str) -> datetime:

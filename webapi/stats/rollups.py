@@ -7,7 +7,8 @@ that no write path can forget it: the conversation service, the sweep of interru
 
 - `stats_counts`: counts per channel and role, per quarter hour, hour and day (UTC);
 - `stats_users`: the Telegram users who wrote in each quarter hour, day and week;
-- `stats_latency`: per hour, day and week, histograms of latency and time to first token;
+- `stats_latency`: per hour, day and week, histograms of latency and time to first token, in
+  fine and in coarse bins;
 - `dialogs.message_count`, `dialogs.last_message_at`, `users.first_message_at`.
 
 Each table holds the same figures at several units (its `unit` column, in seconds), so that a
@@ -44,6 +45,14 @@ USER_UNITS = (QUARTER_S, DAY_S, WEEK_S)
 LATENCY_UNITS = (HOUR_S, DAY_S, WEEK_S)
 LATENCY, TTFT = 0, 1
 METRIC_COLUMNS = {LATENCY: "latency_ms", TTFT: "ttft_ms"}
+# Each metric's histograms again in coarse bins of COARSE_BINS bins each, as metric + COARSE: a
+# percentile's coarse bin is found from a fraction of the rows, then only that bin's own rows
+# are read (see figures.py).
+COARSE, COARSE_BINS = 2, 8
+HISTOGRAMS = {
+    **{metric: (column, 1) for metric, column in METRIC_COLUMNS.items()},
+    **{metric + COARSE: (column, COARSE_BINS) for metric, column in METRIC_COLUMNS.items()},
+}
 
 # Histogram bins, integer arithmetic alike on both databases: 10 ms wide below a second,
 # 25 ms to 10 s, 250 ms to 100 s, 2.5 s beyond. A bin holds few enough answers that the exact
@@ -198,23 +207,25 @@ def _histograms(dialect: str, r: str, sign: str) -> list[str]:
     """A delivered answer's latency and time to first token, in or out of their bins."""
     answer = f"{r}.role = 'assistant' AND {r}.status = 'ok'"
     values = _table(
-        "v", ("metric", "value"), [(m, f"{r}.{column}") for m, column in METRIC_COLUMNS.items()]
+        "v",
+        ("metric", "value", "per"),
+        [(m, f"{r}.{column}", per) for m, (column, per) in HISTOGRAMS.items()],
     )
     statements = [
         "INSERT INTO stats_latency (unit, slot, metric, bin, n)"
         f" SELECT u.unit, {slot_sql(dialect, f'{r}.created_at', 'u.unit')}, v.metric,"
-        f" {bin_sql('v.value')}, {sign} FROM {_units(LATENCY_UNITS)}, {values}"
+        f" {bin_sql('v.value')} / v.per, {sign} FROM {_units(LATENCY_UNITS)}, {values}"
         f" WHERE {answer} AND v.value IS NOT NULL"
         f" {_add_to('stats_latency', ('unit', 'slot', 'metric', 'bin'), ('n',))}"
     ]
     if sign != "1":
         for unit in LATENCY_UNITS:
             slot = slot_sql(dialect, f"{r}.created_at", unit)
-            for metric, column in METRIC_COLUMNS.items():
+            for metric, (column, per) in HISTOGRAMS.items():
                 # The one bin taken from, by its whole key (a row without the value has none).
                 statements.append(
                     f"DELETE FROM stats_latency WHERE unit = {unit} AND metric = {metric}"
-                    f" AND slot = {slot} AND bin = {bin_sql(f'{r}.{column}')} AND n <= 0"
+                    f" AND slot = {slot} AND bin = {bin_sql(f'{r}.{column}')} / {per} AND n <= 0"
                 )
     return _only_if(dialect, answer, statements)
 
@@ -597,6 +608,13 @@ def rebuild_rollups(connection: sa.Connection, before: datetime | None = None) -
                     f" SELECT {unit}, slot, {metric}, bin, COUNT(*)"
                     f" FROM ({histogram_rows_sql(dialect, unit, metric, messages)}) AS answers"
                     " GROUP BY slot, bin"
+                )
+                # The coarse bins from the fine ones just written, not from the rows again.
+                run(
+                    "INSERT INTO stats_latency (unit, slot, metric, bin, n)"
+                    f" SELECT unit, slot, {metric + COARSE}, bin / {COARSE_BINS}, SUM(n)"
+                    f" FROM stats_latency WHERE unit = {unit} AND metric = {metric} AND {slots}"
+                    f" GROUP BY unit, slot, bin / {COARSE_BINS}"
                 )
 
 
