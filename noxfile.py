@@ -126,9 +126,10 @@ def base_images(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def integration(session: nox.Session) -> None:
-    """Stack tests (tests/integration) through published ports: Compose with the test doubles
-    as services where a Docker engine answers, else the same tests on local processes."""
-    install(session, "integration")
+    """Stack tests (tests/integration): Compose with the test doubles as services where a Docker
+    engine answers, else (or with STACK_MODE=local) the same tests on local processes, which
+    says so loudly; STACK_MODE=compose insists on Compose."""
+    install(session, "integration", "stack")  # stack: honcho, for the local processes
     session.env["NEXT_TELEMETRY_DISABLED"] = "1"
     session.env.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
     session.run("pytest", "tests/integration", "-m", "integration", *session.posargs)

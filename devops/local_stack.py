@@ -56,10 +56,10 @@ def run_local(seed: bool | None) -> int:
     if api_bind.startswith("unix:"):
         say(f"API_BIND={api_bind}: local mode serves the api over TCP; set HOST:PORT")
         return 2
-    host, _, port = api_bind.rpartition(":")
-    api_url = f"http://{'127.0.0.1' if host in {'', '0.0.0.0'} else host}:{port}"  # noqa: S104
+    api_url = local_url(api_bind)
     console_host = settings.get("CONSOLE_BIND") or "127.0.0.1"
-    console_url = f"http://{console_host}:{settings.get('CONSOLE_PORT') or '3000'}"
+    console_port = settings.get("CONSOLE_PORT") or "3000"
+    console_url = f"http://{console_host}:{console_port}"
     bot = telegram_token_set(os.environ, settings)
 
     python = virtualenv_python()
@@ -68,40 +68,18 @@ def run_local(seed: bool | None) -> int:
     env["PATH"] = f"{Path(python).parent}{os.pathsep}{env.get('PATH', '')}"
     if not SERVER_JS.is_file() and not build_console():
         return 1
-    # Once per start, before the api serves (Compose's one-shot migrate step does the same).
-    migrated = subprocess.run(
-        [python, "-m", "flask", "--app", "webapi", "migrate-db"],
-        cwd=ROOT,
-        env={**env, "ADMIN_USERNAME": ""},
-        check=False,
-    )
+    migrated = migrate(python, env)
     if migrated.returncode != 0:
         say("the database could not be migrated (above); nothing was started")
         return migrated.returncode
 
     services = {
-        "api": {
-            "command": [python, "-m", "gunicorn", *GUNICORN_ARGS],
-            "env": {"API_BIND": api_bind},
-        },
-        "frontend": {
-            "command": ["node", str(SERVER_JS)],
-            "env": {
-                "NODE_ENV": "production",
-                "HOSTNAME": console_host,
-                "PORT": console_url.rsplit(":", 1)[1],
-                "API_URL": api_url,
-            },
-        },
+        "api": api_service(python, api_bind),
+        "frontend": frontend_service(console_host, console_port, api_url),
     }
     if bot:
-        services["bot"] = {"command": [python, "-m", "bot"], "env": {"API_URL": api_url}}
-    runner = subprocess.Popen(
-        [python, str(Path(__file__).resolve()), "serve", json.dumps(services)],
-        cwd=ROOT,
-        env=env,
-        process_group=0,
-    )
+        services["bot"] = bot_service(python, api_url)
+    runner = start_runner(python, services, env, process_group=0)
     stop = _forward_signals(runner)
     try:
         if not wait_until_up(runner, f"{api_url}/api/v1/health/ready", f"{console_url}/login"):
@@ -135,6 +113,54 @@ def run_local(seed: bool | None) -> int:
         return 0
     say(f"a service stopped (exit status {runner.returncode}); every other one was stopped too")
     return runner.returncode or 1
+
+
+def local_url(bind: str) -> str:
+    """Where this machine reaches a HOST:PORT a server binds (every interface: loopback)."""
+    host, _, port = bind.rpartition(":")
+    return f"http://{'127.0.0.1' if host in {'', '0.0.0.0'} else host}:{port}"  # noqa: S104
+
+
+def migrate(
+    python: str, env: Mapping[str, str], **options: Any
+) -> subprocess.CompletedProcess[str]:
+    """`flask --app webapi migrate-db`, once per start, before the api serves (Compose's one-shot
+    migrate step does the same); `options` go to subprocess.run (e.g. capture_output)."""
+    return subprocess.run(
+        [python, "-m", "flask", "--app", "webapi", "migrate-db"],
+        cwd=ROOT,
+        env={**env, "ADMIN_USERNAME": ""},  # accounts are the api's business
+        text=True,
+        check=False,
+        **options,
+    )
+
+
+# The services as `serve` runs them: a command line and what its environment adds.
+def api_service(python: str, api_bind: str) -> dict[str, Any]:
+    return {"command": [python, "-m", "gunicorn", *GUNICORN_ARGS], "env": {"API_BIND": api_bind}}
+
+
+def frontend_service(host: str, port: str, api_url: str) -> dict[str, Any]:
+    env = {"NODE_ENV": "production", "HOSTNAME": host, "PORT": port, "API_URL": api_url}
+    return {"command": ["node", str(SERVER_JS)], "env": env}
+
+
+def bot_service(python: str, api_url: str) -> dict[str, Any]:
+    return {"command": [python, "-m", "bot"], "env": {"API_URL": api_url}}
+
+
+def start_runner(
+    python: str, services: Mapping[str, Mapping[str, Any]], env: Mapping[str, str], **options: Any
+) -> subprocess.Popen[bytes]:
+    """This file's `serve` on `services`, in the project's virtualenv; `options` go to Popen
+    (a process group, where the output goes)."""
+    return subprocess.Popen(
+        [python, str(Path(__file__).resolve()), "serve", json.dumps(services)],
+        cwd=ROOT,
+        env=env,
+        **options,
+    )
 
 
 def process_environment(environ: Mapping[str, str], settings: Mapping[str, str]) -> dict[str, str]:

@@ -57,14 +57,31 @@ def read_env_file(path: Path) -> dict[str, str]:
     return values
 
 
+def requested_mode(environ: Mapping[str, str]) -> str | None:
+    """STACK_MODE: "local", "compose", or None when unset (the engine decides). ValueError for
+    anything else."""
+    mode = environ.get("STACK_MODE", "").strip().lower()
+    if mode in {"local", "compose"}:
+        return mode
+    if mode:
+        raise ValueError(f"STACK_MODE={mode!r}: use local, compose, or leave it unset")
+    return None
+
+
 def engine_answers() -> bool:
     """A Docker engine and the Compose v2 plugin are both there (STACK_MODE=compose: taken as
     yes, STACK_MODE=local: as no, without asking)."""
-    mode = os.environ.get("STACK_MODE", "").strip().lower()
-    if mode in {"local", "compose"}:
+    try:
+        mode = requested_mode(os.environ)
+    except ValueError as error:
+        raise SystemExit(f"stack: {error}") from None
+    if mode is not None:
         return mode == "compose"
-    if mode:
-        raise SystemExit(f"stack: STACK_MODE={mode!r}: use local, compose, or leave it unset")
+    return docker_answers()
+
+
+def docker_answers() -> bool:
+    """`docker info` and `docker compose version` both succeed."""
     if shutil.which("docker") is None:
         return False
     for probe in (["docker", "info"], ["docker", "compose", "version"]):

@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.doubles.fake_llm import FakeLLM
+from tests.processes import alive, descendants
 from tests.support import ROOT, free_port
 
 STACK = ["python3", "devops/stack.py"]
@@ -43,37 +44,6 @@ def clean_environment(**extra: str) -> dict[str, str]:
 
 def write_env_file(path: Path, values: dict[str, str]) -> None:
     path.write_text("".join(f"{name}={value}\n" for name, value in values.items()))
-
-
-def descendants(pid: int) -> set[int]:
-    """Every living process below `pid` (whatever session or group it moved to)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z":
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 class Output:

@@ -1,4 +1,4 @@
-"""The stack under test and how the stack tests talk to it: docker-compose.yml plus
+"""The stack under test in Docker Compose: docker-compose.yml plus
 tests/integration/compose.test.yml (the fake Telegram Bot API and the fake LLM as services),
 started through testcontainers' DockerCompose, reached only through the ports it publishes on
 127.0.0.1.
@@ -12,42 +12,35 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import signal
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from testcontainers.compose import DockerCompose
 
 from devops import stack as stack_driver
-from tests.doubles.fake_llm import FakeLLMControl
-from tests.doubles.fake_telegram import FakeTelegramControl
-from tests.doubles.fake_telegram.fake import DEFAULT_TOKEN
+from tests.integration.stack_handle import ServiceState, Stack, stack_settings
 from tests.support import ROOT
 
 TEST_COMPOSE_FILE = ROOT / "tests" / "integration" / "compose.test.yml"
-ADMIN = ("admin", "admin-password-1")  # what the console's browser tests sign in with
-# The browser tests' demo data (tests/console_stack.py), loaded once the stack is up.
-DEMO = ["--users", "120", "--messages", "6000", "--days", "40", "--seed", "5"]
-API_RETRY_S = 60
 
 
-@dataclass
-class Stack:
-    """A running Compose stack and the handles the tests drive it with."""
+class ComposeStack(Stack):
+    """A running Compose project and the handles the tests drive it with."""
 
-    compose: DockerCompose
-    project: str
-    env: dict[str, str]
-    settings: dict[str, str] = field(default_factory=dict)
-    _telegram: dict[str, FakeTelegramControl] = field(default_factory=dict)
+    mode = "Docker Compose"
+
+    def __init__(
+        self, compose: DockerCompose, project: str, env: dict[str, str], settings: dict[str, str]
+    ) -> None:
+        super().__init__(settings)
+        self.compose = compose
+        self.project = project
+        self.env = env
 
     # Ports are published where the engine picks, again at every restart: read them each time.
     def published(self, service: str, port: int) -> str:
@@ -60,19 +53,16 @@ class Stack:
         return self.published("frontend", 3000)
 
     @property
-    def telegram(self) -> FakeTelegramControl:
-        url = self.published("fake-telegram", 8090)
-        if url not in self._telegram:
-            self._telegram[url] = FakeTelegramControl(url)
-        return self._telegram[url]
+    def telegram_url(self) -> str:
+        return self.published("fake-telegram", 8090)
 
     @property
-    def llm(self) -> FakeLLMControl:
-        return FakeLLMControl(self.published("fake-llm", 8089))
+    def llm_url(self) -> str:
+        return self.published("fake-llm", 8089)
 
-    def close(self) -> None:
-        for control in self._telegram.values():
-            control.close()
+    @property
+    def api_addresses(self) -> list[str]:
+        return []
 
     def run(self, *args: str, check: bool = True, timeout: float = 300) -> str:
         """`docker compose ARGS` on this project; its stdout."""
@@ -95,78 +85,105 @@ class Stack:
             return list(json.loads(out))
         return [json.loads(line) for line in out.splitlines() if line.strip()]
 
+    def states(self, service: str) -> list[ServiceState]:
+        return [
+            ServiceState(s["Service"], s["State"], s.get("Health") or "", s.get("ExitCode"))
+            for s in self.services()
+            if s["Service"] == service
+        ]
+
+    def migration(self) -> tuple[int | None, str]:
+        (step,) = self.states("migrate")
+        code = step.exit_code if step.state == "exited" else None
+        return code, self.run("logs", "--no-log-prefix", "migrate")
+
+    def user_id(self, service: str) -> int:
+        return int(self.run("exec", "-T", service, "id", "-u"))
+
+    def host_addresses(self, service: str) -> list[str]:
+        return sorted(
+            f"{p['URL']}:{p['PublishedPort']}"
+            for s in self.services()
+            if s["Service"] == service
+            for p in s.get("Publishers") or []
+            if p.get("PublishedPort")
+        )
+
     def container_id(self, service: str) -> str:
         return self.run("ps", "--quiet", service).split()[0]
 
-    def kill_hard(self, service: str) -> None:
-        """SIGKILL the service's main process from the host: a crash, not a stop, so the
-        restart policy brings it back."""
+    def main_pid(self, service: str) -> int:
         pid = subprocess.run(  # noqa: S603
             ["docker", "inspect", "--format", "{{.State.Pid}}", self.container_id(service)],  # noqa: S607
             capture_output=True,
             text=True,
             check=True,
         ).stdout.strip()
-        os.kill(int(pid), signal.SIGKILL)
+        return int(pid)
 
-    def wait_healthy(self, service: str, timeout: float = 120) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            states = [s for s in self.services() if s["Service"] == service]
-            if states and all(
-                s["State"] == "running" and s.get("Health") == "healthy" for s in states
-            ):
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{service} not healthy within {timeout} s: {states}")
-            time.sleep(1)
+    def sqlite_databases(self, replica: int) -> list[str]:
+        listing = self.run("exec", "-T", "--index", str(replica), "api", "ls", "data")
+        return [name for name in listing.split() if name.endswith(".db")]
 
-    @contextmanager
-    def console(self) -> Iterator[httpx.Client]:
-        """An httpx client signed in to the console (through its proxy, as a browser)."""
-        url = self.console_url
-        with httpx.Client(base_url=url, timeout=30) as client:
-            response = client.post(
-                "/api/v1/auth/login",
-                json={"username": ADMIN[0], "password": ADMIN[1]},
-                headers={"Origin": url},
-            )
-            assert response.status_code == 200, response.text
-            yield client
+    def stop(self, service: str) -> None:
+        self.run("stop", service)
+
+    def start(self, service: str) -> None:
+        self.run("start", service)
+
+    def restart(self, *services: str) -> None:
+        self.run("restart", *services, timeout=600)
+        for service in services:
+            self.wait_healthy(service)
+
+    def kill_hard(self, service: str) -> None:
+        # The container's main process: its end is the container's, and Compose's restart
+        # policy (unless-stopped) starts the container again.
+        os.kill(self.main_pid(service), signal.SIGKILL)
+
+    def api_python(self, *args: str) -> str:
+        return self.run("exec", "-T", "api", "python", *args)
+
+    def postgres_scalar(self, sql: str) -> str:
+        command = ["psql", "--username=aidd", "--dbname=aidd", "--tuples-only", f"--command={sql}"]
+        return self.run("exec", "-T", "postgres", *command).strip()
+
+    def logs(self) -> str:
+        try:
+            out, err = self.compose.get_logs()
+        except Exception as exc:
+            return f"(no logs: {exc})"
+        return out[-20000:] + err[-5000:]
+
+    def close(self) -> None:
+        with _environment(self.env):
+            try:
+                self.compose.stop(down=True)  # with --volumes: nothing of the session stays
+            finally:
+                self.close_controls()
 
 
 def env_file_for(path: Path, project: str, **extra: str) -> dict[str, str]:
-    """The stack's .env for a test session: fresh secrets, the doubles, relaxed limits."""
-    settings = {
-        "COMPOSE_PROJECT_NAME": project,
-        "APP_ENV": "production",
-        "BOT_API_TOKEN": secrets.token_hex(24),
-        "SECRET_KEY": secrets.token_hex(24),
-        "ADMIN_USERNAME": ADMIN[0],
-        "ADMIN_PASSWORD": ADMIN[1],
-        "TELEGRAM_BOT_TOKEN": DEFAULT_TOKEN,
-        "LLM_MODEL": "openai/gpt-4o-mini",
-        "LLM_TIMEOUT_S": "20",
-        "LLM_MAX_ATTEMPTS": "1",
-        "API_RETRY_S": str(API_RETRY_S),
-        "BOT_RATE_LIMIT": "1000/minute",
-        "LOGIN_RATE_LIMIT": "1000 per minute",
-        "LOGIN_CLIENT_RATE_LIMIT": "1000 per minute",
-        "CHAT_RATE_LIMIT": "1000 per minute",
+    """The stack's .env for a test session (the benchmark's too): fresh secrets, the doubles,
+    relaxed limits, the console on a port the engine picks."""
+    settings = stack_settings(
+        COMPOSE_PROJECT_NAME=project,
         # Any free port on 127.0.0.1: the tests read which from Compose.
-        "CONSOLE_PORT": "0",
-        "API_STOP_GRACE_PERIOD": "30s",
+        CONSOLE_PORT="0",
+        API_STOP_GRACE_PERIOD="30s",
         **extra,
-    }
+    )
     path.write_text("".join(f"{k}={v}\n" for k, v in settings.items()), encoding="utf-8")
     return settings
 
 
-def start_stack(scratch: Path, project: str, profiles: list[str], **extra: str) -> Stack:
-    if not stack_driver.engine_answers():
+def start_compose_stack(scratch: Path, project: str, profiles: list[str], **extra: str) -> Stack:
+    """Build and start the project and wait until every service is healthy."""
+    if not stack_driver.docker_answers():
         pytest.fail(
-            "NO DOCKER ENGINE ANSWERS: the stack tests need one (and the Compose v2 plugin); "
-            "see the README's troubleshooting section",
+            "NO DOCKER ENGINE ANSWERS, and STACK_MODE=compose asks for Compose: start one (and "
+            "the Compose v2 plugin, see the README's troubleshooting section) or leave "
+            "STACK_MODE unset to run the stack tests on local processes",
             pytrace=False,
         )
     env_file = scratch / f"{project}.env"
@@ -181,71 +198,25 @@ def start_stack(scratch: Path, project: str, profiles: list[str], **extra: str) 
         env_file=str(env_file),
         profiles=profiles,
     )
-    # testcontainers runs `docker compose` with this process's environment.
+    stack = ComposeStack(compose, project, env, settings)
+    with _environment(env):
+        try:
+            compose.start()
+        except Exception:
+            print(stack.logs())
+            compose.stop()
+            raise
+    return stack
+
+
+@contextmanager
+def _environment(env: dict[str, str]) -> Iterator[None]:
+    """testcontainers runs `docker compose` with this process's environment: `env` for the
+    duration, the previous one restored after."""
     saved = dict(os.environ)
     os.environ.update(env)
     try:
-        compose.start()
-    except Exception:
-        dump_logs(compose)
-        compose.stop()
-        raise
+        yield
     finally:
         os.environ.clear()
         os.environ.update(saved)
-    return Stack(compose=compose, project=project, env=env, settings=settings)
-
-
-def stop_stack(stack: Stack) -> None:
-    saved = dict(os.environ)
-    os.environ.update(stack.env)
-    try:
-        stack.compose.stop(down=True)  # with --volumes: nothing of the session stays
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        stack.close()
-
-
-def dump_logs(compose: DockerCompose) -> None:
-    try:
-        out, err = compose.get_logs()
-        print(out[-20000:], err[-5000:])
-    except Exception as exc:
-        print(f"(no logs: {exc})")
-
-
-# What the tests ask of a running stack, as a user and as the dashboard.
-
-
-def overview(stack: Stack) -> dict[str, Any]:
-    with stack.console() as console:
-        response = console.get("/api/v1/stats/overview", params={"period": "day"})
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-def dialog_of(stack: Stack, telegram_id: int) -> dict[str, Any]:
-    """The newest dialog of a Telegram user, from the dashboard's recent-dialogs list."""
-    with stack.console() as console:
-        response = console.get("/api/v1/stats/dialogs", params={"period": "day", "per_page": 100})
-    assert response.status_code == 200, response.text
-    mine = [
-        d for d in response.json()["dialogs"] if (d["user"] or {}).get("telegram_id") == telegram_id
-    ]
-    assert mine, f"no dialog of Telegram user {telegram_id} in the dashboard"
-    return dict(mine[0])
-
-
-def ask_in_telegram(stack: Stack, user_id: int, text: str, timeout: float = 60) -> None:
-    """Send `text` as Telegram user `user_id` and wait for the fake LLM's echo in the chat."""
-    stack.telegram.send_text(user_id, text)
-    wait_for_answer(stack, user_id, text, timeout)
-
-
-def answers_to(telegram: FakeTelegramControl, user_id: int, text: str) -> int:
-    return sum(m.text.count(f"Echo: {text}") for m in telegram.chat_messages(user_id))
-
-
-def wait_for_answer(stack: Stack, user_id: int, text: str, timeout: float = 60) -> None:
-    stack.telegram.wait_for(lambda telegram: answers_to(telegram, user_id, text) >= 1, timeout)

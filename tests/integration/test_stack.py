@@ -1,6 +1,7 @@
-"""The whole stack in containers, through published ports only: health, a Telegram user's
-conversation end to end into the dashboard's figures, the console's browser tests, restarts,
-a crash mid-answer, and the bot riding out an api outage."""
+"""The whole stack, reached only where this machine reaches it (Compose: published ports; local
+processes: 127.0.0.1): health, a Telegram user's conversation end to end into the dashboard's
+figures, the console's browser tests, restarts, a crash mid-answer, and the bot riding out an
+api outage. The same tests in both modes: the handle (stack_handle.py) says how each is done."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import os
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 from tests.doubles.fake_llm import Stall
-from tests.integration.compose_stack import (
+from tests.integration.stack_handle import (
     API_RETRY_S,
+    INTEGRITY_CHECK,
     Stack,
     answers_to,
     ask_in_telegram,
@@ -25,25 +28,28 @@ STACK_SERVICES = ("api", "bot", "frontend")
 
 
 def test_every_service_is_healthy_and_migrations_ran_once(stack: Stack) -> None:
-    services = {s["Service"]: s for s in stack.services()}
     for name in (*STACK_SERVICES, "fake-llm", "fake-telegram"):
-        assert services[name]["State"] == "running", services[name]
-        assert services[name]["Health"] == "healthy", services[name]
-    assert services["migrate"]["State"] == "exited"
-    assert services["migrate"]["ExitCode"] == 0
-    assert "is at revision" in stack.run("logs", "--no-log-prefix", "migrate")
+        states = stack.states(name)
+        assert states, f"no {name}"
+        for state in states:
+            assert state.state == "running", state
+            assert state.health == "healthy", state
+    exit_code, output = stack.migration()
+    assert exit_code == 0, output
+    assert "is at revision" in output
 
 
-def test_services_run_as_non_root_and_only_the_console_is_published(stack: Stack) -> None:
+def test_services_run_as_non_root(stack: Stack) -> None:
     for service in STACK_SERVICES:
-        assert stack.run("exec", "-T", service, "id", "-u").strip() != "0", service
-    published = {
-        s["Service"]: [p for p in s.get("Publishers") or [] if p.get("PublishedPort")]
-        for s in stack.services()
-    }
-    assert [p["URL"] for p in published["frontend"]] == ["127.0.0.1"]
-    assert published["api"] == []
-    assert published["bot"] == []
+        assert stack.user_id(service) != 0, service
+
+
+def test_only_the_console_is_reachable_and_only_on_loopback(stack: Stack) -> None:
+    console = urlsplit(stack.console_url)
+    assert stack.host_addresses("frontend") == [f"127.0.0.1:{console.port}"]
+    assert stack.host_addresses("bot") == []
+    # Compose: not published at all; local processes: on its loopback bind, for the console.
+    assert stack.host_addresses("api") == stack.api_addresses
 
 
 def test_a_telegram_conversation_end_to_end_shows_in_the_dashboard(stack: Stack) -> None:
@@ -100,12 +106,12 @@ def test_data_survives_a_restart_of_the_whole_stack(stack: Stack) -> None:
 
     # The product's services; the fake Telegram keeps running, as Telegram would (restarted,
     # it would hand out message ids again, which webapi rightly takes for redeliveries).
-    stack.run("restart", *STACK_SERVICES, timeout=600)
-    for service in STACK_SERVICES:
-        stack.wait_healthy(service)
+    stack.restart(*STACK_SERVICES)
 
     assert overview(stack)["user_messages"]["value"] == before["user_messages"]["value"]
     assert dialog_of(stack, user)["message_count"] == 2
+    # Where the data lives (what the postgres stack's test finds none of).
+    assert stack.sqlite_databases(1) == ["aidd.db"]
     ask_in_telegram(stack, user, "Still here after the restart")
     assert dialog_of(stack, user)["message_count"] == 4
 
@@ -130,16 +136,7 @@ def test_a_crash_of_the_api_mid_answer_leaves_nothing_pending(stack: Stack) -> N
         assert time.monotonic() < deadline, latest
         time.sleep(1)
     assert latest["error_code"] == "interrupted", latest
-    integrity = stack.run(
-        "exec",
-        "-T",
-        "api",
-        "python",
-        "-c",
-        "import sqlite3; print(sqlite3.connect('data/aidd.db').execute("
-        "'PRAGMA integrity_check').fetchone()[0])",
-    )
-    assert integrity.strip() == "ok"
+    assert stack.api_python("-c", INTEGRITY_CHECK).strip() == "ok"
 
     stack.llm.reset()
     ask_in_telegram(stack, user, "Does it work again?")
@@ -147,13 +144,14 @@ def test_a_crash_of_the_api_mid_answer_leaves_nothing_pending(stack: Stack) -> N
 
 def test_the_bot_answers_what_was_sent_while_the_api_was_down(stack: Stack) -> None:
     users = [710_011, 710_012, 710_013]
-    stack.run("stop", "api")
+    bot = stack.main_pid("bot")
+    stack.stop("api")
     try:
         for user in users:
             stack.telegram.send_text(user, f"Sent while the api is down ({user})")
         time.sleep(5)  # the bot has taken them and is retrying
     finally:
-        stack.run("start", "api")
+        stack.start("api")
     stack.wait_healthy("api")
 
     for user in users:
@@ -164,12 +162,6 @@ def test_the_bot_answers_what_was_sent_while_the_api_was_down(stack: Stack) -> N
         text = f"Sent while the api is down ({user})"
         assert answers_to(stack.telegram, user, text) == 1, user
         assert dialog_of(stack, user)["message_count"] == 2
-    # The bot rode it out: never restarted, healthy.
-    restarts = subprocess.run(  # noqa: S603
-        ["docker", "inspect", "--format", "{{.RestartCount}}", stack.container_id("bot")],  # noqa: S607
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.strip()
-    assert restarts == "0"
+    # The bot rode it out: the same process all along (a restart is a new one), healthy.
+    assert stack.main_pid("bot") == bot
     stack.wait_healthy("bot", timeout=10)
