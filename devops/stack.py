@@ -70,9 +70,10 @@ def requested_mode(environ: Mapping[str, str]) -> str | None:
 
 def engine_answers() -> bool:
     """A Docker engine and the Compose v2 plugin are both there (STACK_MODE=compose: taken as
-    yes, STACK_MODE=local: as no, without asking)."""
+    yes, STACK_MODE=local: as no, without asking; the environment's, else the env file's)."""
+    env_file = Path(os.environ.get("ENV_FILE", ROOT / ".env"))
     try:
-        mode = requested_mode(os.environ)
+        mode = requested_mode(os.environ) or requested_mode(read_env_file(env_file))
     except ValueError as error:
         raise SystemExit(f"stack: {error}") from None
     if mode is not None:

@@ -5,9 +5,11 @@ quietly."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
 import pytest
 
+from devops import stack
 from tests.integration.mode import choose_mode
 from tests.processes import kernel_address
 
@@ -57,3 +59,26 @@ def test_any_other_stack_mode_is_refused_by_name() -> None:
 def test_proc_net_tcp_addresses_read_as_host_and_port(text: str, family: int, address: str) -> None:
     """How the local stack tests see where a process listens (tests/processes.py)."""
     assert kernel_address(text, family) == address
+
+
+@pytest.mark.parametrize(("value", "answers"), [("local", False), ("compose", True)])
+def test_stack_up_reads_stack_mode_from_the_env_file_too(
+    value: str, answers: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # .env.example documents STACK_MODE as a setting of .env: stack_up must honour it there.
+    env_file = tmp_path / ".env"
+    env_file.write_text(f"# the mode\nSTACK_MODE={value}\n", encoding="utf-8")
+    monkeypatch.setenv("ENV_FILE", str(env_file))
+    monkeypatch.delenv("STACK_MODE", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no docker to ask: the file alone decides
+    assert stack.engine_answers() is answers
+
+
+def test_the_environment_overrides_the_env_files_stack_mode(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("STACK_MODE=compose\n", encoding="utf-8")
+    monkeypatch.setenv("ENV_FILE", str(env_file))
+    monkeypatch.setenv("STACK_MODE", "local")
+    assert stack.engine_answers() is False
