@@ -18,10 +18,12 @@ from flask.testing import FlaskClient
 from tests.stats import reference
 from tests.stats.reference import Json, Rows, Span
 from tests.support import BOT_TOKEN
+from webapi.database import READ_ENGINE_KEY, read_session
 from webapi.domain.accounts import create_account
 from webapi.extensions import db
 from webapi.models import Account, Dialog, Message, User
 from webapi.stats import rollups
+from webapi.stats.figures import Figures
 
 STATS = "/api/v1/stats"
 CONSOLE_NAME = "console"
@@ -760,3 +762,43 @@ def test_figures_and_rollups_after_updates_and_deletes(
     verify()
     clear(app)
     verify()
+
+
+def test_percentiles_read_their_histogram_rows_by_key(sqlite_app: Flask) -> None:
+    """The coarse histograms by slot range, then the fine rows slot by slot within the one
+    coarse bin that holds a rank: never a scan of stats_latency or of one of its units (at a
+    million messages, hundreds of thousands of rows). SQLite plans by the indexes alone here
+    (no statistics), as at scale."""
+    store(sqlite_app, [user(1)], [dialog(1, DAY0, user_id=1)])
+    rows = []
+    for index in range(60):  # answers over two and a half days: hours, days and edges
+        at = DAY0 + timedelta(minutes=61 * index, seconds=7)
+        rows += [message(2 * index + 1, 1, at), answer(2 * index + 2, 1, at, latency_ms=index * 97)]
+    store(sqlite_app, messages=rows)
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    with sqlite_app.app_context():
+        engine = sqlite_app.extensions[READ_ENGINE_KEY]
+        sa.event.listen(engine, "before_cursor_execute", seen)
+        try:
+            with read_session() as session:
+                start = DAY0 + timedelta(hours=5, minutes=30)
+                found = Figures(session).percentiles([(start, start + timedelta(days=2))], (50,))
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", seen)
+        with engine.connect() as connection:
+            steps = [
+                step
+                for statement, parameters in statements
+                if "stats_latency" in statement
+                for *_, step in connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {statement}", parameters
+                ).all()
+            ]
+    assert found[rollups.LATENCY][0][0] is not None
+    assert any("slot=? AND bin>? AND bin<?" in step for step in steps), steps
+    assert not [step for step in steps if "stats_latency" in step and "SCAN" in step], steps
+    assert not [step for step in steps if "(unit=?)" in step or "(unit=? AND metric=?)" in step]
