@@ -84,7 +84,7 @@ def run_local(seed: bool | None) -> int:
     try:
         if not wait_until_up(runner, f"{api_url}/api/v1/health/ready", f"{console_url}/login"):
             say("the stack did not come up (the services' output is above); stopping it")
-            _stop(runner, signalled=False)
+            stop_runner(runner, signalled=False)
             return runner.returncode or 1
         say("mode: local processes (no Docker engine answered)")
         say(
@@ -105,7 +105,7 @@ def run_local(seed: bool | None) -> int:
         say("serving in this terminal; Ctrl+C stops every service")
         runner.wait()
     except KeyboardInterrupt:  # a signal, already passed on to the runner
-        _stop(runner, signalled=True)
+        stop_runner(runner, signalled=True)
     finally:
         stop()
     if runner.returncode in {0, -signal.SIGINT, -signal.SIGTERM, 130, 143}:
@@ -284,7 +284,7 @@ def _forward_signals(runner: subprocess.Popen[bytes]) -> Any:
     return restore
 
 
-def _stop(runner: subprocess.Popen[bytes], signalled: bool) -> None:
+def stop_runner(runner: subprocess.Popen[bytes], signalled: bool = False) -> None:
     """Stop the runner (honcho stops every service: SIGTERM, SIGKILL 5 s later) and wait."""
     if not signalled and runner.poll() is None:
         runner.send_signal(signal.SIGTERM)

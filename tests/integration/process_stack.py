@@ -37,6 +37,7 @@ from devops.local_stack import (
     migrate,
     process_environment,
     start_runner,
+    stop_runner,
 )
 from devops.stack import read_env_file
 from tests.console_stack import build_console
@@ -358,13 +359,7 @@ def _stop(replica: Replica) -> None:
     if runner is None:
         return
     started = {pid: start_time(pid) for pid in replica.processes()}
-    if runner.poll() is None:
-        runner.send_signal(signal.SIGTERM)
-    try:
-        runner.wait(timeout=STOP_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        runner.kill()
-        runner.wait()
+    stop_runner(runner)
     for pid, started_at in started.items():
         if alive(pid) and start_time(pid) == started_at:  # still ours, not a reused id
             os.kill(pid, signal.SIGKILL)
