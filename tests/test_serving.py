@@ -111,3 +111,32 @@ def test_the_first_admin_is_logged_by_name_and_sign_in_has_no_retry_after(
     log = (tmp_path / "api.log").read_text()
     assert f"created the first admin account '{ADMIN[0]}'" in log
     assert ADMIN[1] not in log
+
+
+def test_the_worker_shares_the_masters_memory(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    """gunicorn builds the app in its master and the worker forks from it, the master's objects
+    frozen out of the collector's reach: most of the worker's memory stays the master's pages,
+    not a copy (webapi/gunicorn_conf.py). A worker that imported the app itself, or copied
+    the master's pages, would have most of its memory to itself."""
+    env = server_environment(
+        f"sqlite:///{tmp_path / 'aidd.db'}", fake_llm.base_url, API_WORKERS="1"
+    )
+    with migrated_and_served(env, tmp_path / "api.log") as (url, server):
+        for _ in range(20):  # some work, as a serving worker does
+            assert httpx.get(f"{url}/api/v1/health/ready").status_code == 200
+        (worker,) = [
+            int(pid)
+            for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        ]
+        memory = smaps_rollup(worker)
+    private = memory["Private_Dirty"] / memory["Anonymous"]
+    assert private < 0.4, memory
+
+
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """A process's memory totals (kB) from /proc/PID/smaps_rollup."""
+    totals = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        totals[name.rstrip(":")] = int(value)
+    return totals
