@@ -70,7 +70,7 @@ def run_local(seed: bool | None) -> int:
         return 1
     # Once per start, before the api serves (Compose's one-shot migrate step does the same).
     migrated = subprocess.run(
-        [python, "-m", "flask", "--app", "webapi", "migrate-db"],
+        [python, "-m", "flask", "--app", "webapi.migrate_db", "migrate-db"],
         cwd=ROOT,
         env={**env, "ADMIN_USERNAME": ""},
         check=False,

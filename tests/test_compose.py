@@ -81,7 +81,7 @@ def test_migrations_run_once_before_the_api_and_the_rest_waits_for_a_healthy_api
     config: dict[str, Any],
 ) -> None:
     services = config["services"]
-    assert services["migrate"]["command"] == ["flask", "--app", "webapi", "migrate-db"]
+    assert services["migrate"]["command"] == ["flask", "--app", "webapi.migrate_db", "migrate-db"]
     assert services["migrate"]["restart"] == "no"
     migrate = services["api"]["depends_on"]["migrate"]
     assert migrate["condition"] == "service_completed_successfully"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ from tests.support import (
     APP,
     GUNICORN,
     ROOT,
+    gunicorn_server,
     migrated_and_served,
     server_environment,
 )
@@ -140,3 +143,44 @@ def smaps_rollup(pid: int) -> dict[str, int]:
         name, value, *_ = line.split()
         totals[name.rstrip(":")] = int(value)
     return totals
+
+
+def healthcheck(env: dict[str, str]) -> int:
+    """The api container's healthcheck command, as Docker runs it (devops/Dockerfile.api)."""
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "webapi.healthcheck"],
+        cwd=ROOT,
+        env={"API_BIND": env["API_BIND"]},
+        timeout=10,
+        check=False,
+    )
+    return done.returncode
+
+
+def test_the_healthcheck_passes_only_while_the_api_is_ready(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    env = server_environment(f"sqlite:///{tmp_path / 'new.db'}", fake_llm.base_url)
+    assert healthcheck(env) == 1  # nothing listens
+
+    # Serving, but the database is not migrated: alive, not ready.
+    with gunicorn_server(env, tmp_path / "unmigrated.log"):
+        url = f"http://{env['API_BIND']}"
+        deadline = time.monotonic() + 30
+        while not _answers(f"{url}/api/v1/health"):
+            assert time.monotonic() < deadline, (tmp_path / "unmigrated.log").read_text()
+            time.sleep(0.1)
+        assert httpx.get(f"{url}/api/v1/health/ready").status_code == 503
+        assert healthcheck(env) == 1
+
+    env = server_environment(f"sqlite:///{tmp_path / 'aidd.db'}", fake_llm.base_url)
+    with migrated_and_served(env, tmp_path / "api.log"):
+        assert healthcheck(env) == 0
+    assert healthcheck(env) == 1
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False
