@@ -16,7 +16,7 @@ import secrets
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +33,22 @@ from tests.doubles.fake_telegram.fake import DEFAULT_TOKEN
 from tests.support import ROOT
 
 TEST_COMPOSE_FILE = ROOT / "tests" / "integration" / "compose.test.yml"
+# Publishes the bot replicas' webhook port (8081) on 127.0.0.1, at ports the engine picks.
+WEBHOOK_COMPOSE_FILE = ROOT / "tests" / "integration" / "compose.webhook.yml"
+WEBHOOK_PORT = 8081
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ADMIN = ("admin", "admin-password-1")  # what the console's browser tests sign in with
 # The browser tests' demo data (tests/console_stack.py), loaded once the stack is up.
 DEMO = ["--users", "120", "--messages", "6000", "--days", "40", "--seed", "5"]
 API_RETRY_S = 60
+
+
+@dataclass(frozen=True)
+class Replica:
+    """One container of a scaled service: its name, and where a port of it is published."""
+
+    name: str
+    url: str
 
 
 @dataclass
@@ -54,6 +66,32 @@ class Stack:
         """`http://127.0.0.1:PORT` where the service's `port` is published now."""
         address = self.run("port", service, str(port)).strip().splitlines()[0]
         return f"http://127.0.0.1:{address.rsplit(':', 1)[1]}"
+
+    def replicas(self, service: str, port: int) -> list[Replica]:
+        """Every container of `service`, with the URL where its `port` is published now."""
+        found = []
+        for state in self.services():
+            if state["Service"] != service:
+                continue
+            (published,) = [
+                p
+                for p in state.get("Publishers") or []
+                if p.get("TargetPort") == port and p.get("PublishedPort")
+            ]
+            assert published["URL"] == "127.0.0.1", published
+            found.append(Replica(state["Name"], f"http://127.0.0.1:{published['PublishedPort']}"))
+        return sorted(found, key=lambda replica: replica.name)
+
+    def logs(self, container: str) -> str:
+        """One container's output (stdout and stderr)."""
+        done = subprocess.run(  # noqa: S603
+            ["docker", "logs", container],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout + done.stderr
 
     @property
     def console_url(self) -> str:
@@ -162,7 +200,11 @@ def env_file_for(path: Path, project: str, **extra: str) -> dict[str, str]:
     return settings
 
 
-def start_stack(scratch: Path, project: str, profiles: list[str], **extra: str) -> Stack:
+def start_stack(
+    scratch: Path, project: str, profiles: list[str], files: Sequence[Path] = (), **extra: str
+) -> Stack:
+    """The stack (docker-compose.yml, compose.test.yml and `files`), built and healthy; `extra`
+    settings go into its .env."""
     if not stack_driver.engine_answers():
         pytest.fail(
             "NO DOCKER ENGINE ANSWERS: the stack tests need one (and the Compose v2 plugin); "
@@ -175,7 +217,11 @@ def start_stack(scratch: Path, project: str, profiles: list[str], **extra: str) 
     env.update(stack_driver.build_environment(env))
     compose = DockerCompose(
         context=ROOT,
-        compose_file_name=[str(stack_driver.COMPOSE_FILE), str(TEST_COMPOSE_FILE)],
+        compose_file_name=[
+            str(stack_driver.COMPOSE_FILE),
+            str(TEST_COMPOSE_FILE),
+            *map(str, files),
+        ],
         build=True,
         wait=True,
         env_file=str(env_file),
@@ -249,3 +295,11 @@ def answers_to(telegram: FakeTelegramControl, user_id: int, text: str) -> int:
 
 def wait_for_answer(stack: Stack, user_id: int, text: str, timeout: float = 60) -> None:
     stack.telegram.wait_for(lambda telegram: answers_to(telegram, user_id, text) >= 1, timeout)
+
+
+def post_update(replica: Replica, path: str, update: dict[str, Any], secret: str) -> int:
+    """Post a Telegram update to a bot replica's webhook, as Telegram does; the status."""
+    response = httpx.post(
+        replica.url + path, json=update, headers={SECRET_HEADER: secret}, timeout=30
+    )
+    return response.status_code

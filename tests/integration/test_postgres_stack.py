@@ -1,21 +1,33 @@
-"""The postgres profile: PostgreSQL in the stack, two api replicas behind the one name `api`,
-and the same Telegram conversation into the dashboard's figures."""
+"""The postgres profile, scaled: PostgreSQL in the stack, two api replicas behind the one name
+`api` and two bot replicas in webhook mode; Telegram's updates posted to either bot replica,
+as Telegram (through a proxy in front of them) would, and one conversation whichever replicas
+serve it."""
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.integration.compose_stack import (
+    WEBHOOK_COMPOSE_FILE,
+    WEBHOOK_PORT,
+    Replica,
     Stack,
-    ask_in_telegram,
+    answers_to,
     dialog_of,
     overview,
+    post_update,
     start_stack,
     stop_stack,
+    wait_for_answer,
 )
+
+WEBHOOK_PATH = "/telegram/webhook"
+# Where Telegram is told to post: the service's name, which spreads over its replicas.
+WEBHOOK_URL = f"http://bot:{WEBHOOK_PORT}{WEBHOOK_PATH}"
 
 
 @pytest.fixture(scope="module")
@@ -25,14 +37,56 @@ def pg_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         tmp_path_factory.mktemp("pg-stack"),
         f"aidd-it-pg-{secrets.token_hex(3)}",
         ["bot", "postgres"],
+        files=[WEBHOOK_COMPOSE_FILE],
         POSTGRES_PASSWORD=password,
         DATABASE_URL=f"postgresql+psycopg://aidd:{password}@postgres:5432/aidd",
         API_REPLICAS="2",
+        BOT_REPLICAS="2",
+        BOT_MODE="webhook",
+        WEBHOOK_URL=WEBHOOK_URL,
+        WEBHOOK_SECRET=secrets.token_urlsafe(24),
     )
     try:
         yield started
     finally:
         stop_stack(started)
+
+
+def bot_replicas(stack: Stack) -> list[Replica]:
+    return stack.replicas("bot", WEBHOOK_PORT)
+
+
+def deliver(stack: Stack, replica: Replica, update: dict[str, object]) -> None:
+    """Telegram posts `update` to one replica, with the secret the bot gave setWebhook."""
+    assert post_update(replica, WEBHOOK_PATH, update, stack.settings["WEBHOOK_SECRET"]) == 200
+
+
+def ask(stack: Stack, replica: Replica, user_id: int, text: str) -> dict[str, object]:
+    """A Telegram user's message, posted to `replica`; its answer waited for. The update."""
+    update = stack.telegram.send_text(user_id, text)
+    deliver(stack, replica, update)
+    wait_for_answer(stack, user_id, text)
+    return update
+
+
+def logged_by(stack: Stack, replica: Replica, update: dict[str, object]) -> bool:
+    """Whether the replica's log has the bot's one line for this update."""
+    return f"update={update['update_id']} kind=message" in stack.logs(replica.name)
+
+
+def handled_by(stack: Stack, replica: Replica, update: dict[str, object]) -> bool:
+    """Whether the replica handled the update: its line is logged once the handling ends,
+    which may be a moment after the answer reached the chat."""
+    deadline = time.monotonic() + 10
+    while not logged_by(stack, replica, update):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def questions_to_the_llm(stack: Stack, text: str) -> int:
+    return sum(request["messages"][-1]["content"] == text for request in stack.llm.requests)
 
 
 def test_two_api_replicas_on_postgres_hold_a_conversation(pg_stack: Stack) -> None:
@@ -41,8 +95,9 @@ def test_two_api_replicas_on_postgres_hold_a_conversation(pg_stack: Stack) -> No
     assert all(s["State"] == "running" and s["Health"] == "healthy" for s in replicas)
 
     user = 720_001
-    ask_in_telegram(pg_stack, user, "Hello, PostgreSQL")
-    ask_in_telegram(pg_stack, user, "Two replicas, one dialog")
+    first_bot = bot_replicas(pg_stack)[0]
+    ask(pg_stack, first_bot, user, "Hello, PostgreSQL")
+    ask(pg_stack, first_bot, user, "Two replicas, one dialog")
 
     figures = overview(pg_stack)
     assert figures["user_messages"]["value"] == 2
@@ -64,3 +119,54 @@ def test_two_api_replicas_on_postgres_hold_a_conversation(pg_stack: Stack) -> No
     for replica in (1, 2):
         listing = pg_stack.run("exec", "-T", "--index", str(replica), "api", "ls", "data")
         assert "aidd.db" not in listing
+
+
+def test_two_bot_replicas_in_webhook_mode_share_one_conversation(pg_stack: Stack) -> None:
+    bots = bot_replicas(pg_stack)
+    assert len(bots) == 2
+    states = [s for s in pg_stack.services() if s["Service"] == "bot"]
+    assert all(s["State"] == "running" and s["Health"] == "healthy" for s in states), states
+    # Each replica told Telegram where to post, the same address; none polls.
+    telegram = pg_stack.telegram
+    webhook = telegram.webhook
+    assert webhook is not None
+    assert webhook["url"] == WEBHOOK_URL
+    same_secret = webhook["secret_token"] == pg_stack.settings["WEBHOOK_SECRET"]
+    assert same_secret  # (compared apart: a failure does not print it)
+    assert len(telegram.calls_to("setWebhook")) >= 2
+    assert telegram.calls_to("getUpdates") == []
+
+    user = 720_101
+    first, second = bots
+    refused = telegram.send_text(user, "/help")
+    for bot in bots:
+        assert post_update(bot, WEBHOOK_PATH, refused, "not-the-secret") == 401
+
+    # One dialog, whichever replica takes the update: the api holds it.
+    opening = ask(pg_stack, first, user, "I am Bob, says the first replica")
+    follow_up = ask(pg_stack, second, user, "Who am I, asks the second?")
+    assert handled_by(pg_stack, first, opening)
+    assert handled_by(pg_stack, second, follow_up)
+    assert not logged_by(pg_stack, second, opening)
+    assert not logged_by(pg_stack, first, follow_up)
+    (request,) = [
+        r
+        for r in pg_stack.llm.requests
+        if r["messages"][-1]["content"] == "Who am I, asks the second?"
+    ]
+    assert request["messages"][1:] == [
+        {"role": "user", "content": "I am Bob, says the first replica"},
+        {"role": "assistant", "content": "Echo: I am Bob, says the first replica"},
+        {"role": "user", "content": "Who am I, asks the second?"},
+    ]
+    assert dialog_of(pg_stack, user)["message_count"] == 4
+
+    # Telegram delivers an update again, to the other replica: the question is stored and
+    # asked once; the second delivery is told the stored answer, not a new one.
+    text = "Once, whichever replica gets it"
+    update = ask(pg_stack, first, user, text)
+    deliver(pg_stack, second, update)
+    telegram.wait_for(lambda fake: answers_to(fake, user, text) >= 2, 60)
+    assert handled_by(pg_stack, second, update)
+    assert questions_to_the_llm(pg_stack, text) == 1
+    assert dialog_of(pg_stack, user)["message_count"] == 6
