@@ -8,6 +8,7 @@ import signal
 import sys
 
 from bot.settings import BotSettings, ConfigError, load_settings
+from bot.telegram_types import import_aiogram
 
 
 def configure_logging(level: str) -> None:
@@ -33,6 +34,7 @@ def main() -> int:
     """Validate the settings (one line and exit status 1 if bad), then serve."""
     settings = load_settings()
     configure_logging(settings.BOT_LOG_LEVEL)
+    import_aiogram()  # before anything else imports it: its models built on first use
     from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
 
     try:

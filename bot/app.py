@@ -18,13 +18,13 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import DeleteWebhook, GetMe, GetUpdates, SetMyCommands, SetWebhook
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
 from bot.answering import Answerer
 from bot.api import WebAPI
-from bot.delivery import Delivery
+from bot.delivery import METHODS, Delivery
 from bot.handlers import routers
 from bot.heartbeat import beat
 from bot.middlewares import (
@@ -40,6 +40,7 @@ from bot.middlewares import (
     UpdateLogMiddleware,
 )
 from bot.settings import BotMode, BotSettings
+from bot.telegram_types import build_soon
 from bot.texts import CATALOGUES, Texts
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,8 @@ async def _serve(settings: BotSettings, bot: Bot, api: WebAPI, stop: asyncio.Eve
     heartbeat = None
     if settings.BOT_HEARTBEAT_FILE is not None:
         heartbeat = asyncio.create_task(beat(settings.BOT_HEARTBEAT_FILE, stop))
+    # Serving already: what every answer needs is built meanwhile, not by the first answer.
+    warm_up = asyncio.create_task(build_soon((Update, *METHODS)))
     if settings.BOT_MODE is BotMode.POLLING:
         await _poll(dp, bot, delivery, stop)
         await _confirm_taken(delivery, in_flight)
@@ -138,6 +141,7 @@ async def _serve(settings: BotSettings, bot: Bot, api: WebAPI, stop: asyncio.Eve
         await _serve_webhook(dp, bot, delivery, settings, stop, in_flight)
     if heartbeat is not None:
         await heartbeat  # stop is set: the file goes, a stopping bot is no longer healthy
+    await warm_up
     if not await in_flight.wait_idle(settings.BOT_SHUTDOWN_GRACE_S):
         log.warning("stopping with %d updates still being handled", in_flight.count)
 

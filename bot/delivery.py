@@ -85,6 +85,10 @@ def _utf16_chunks(text: str, limit: int = TELEGRAM_LIMIT) -> list[str]:
     return [chunk for chunk in chunks if chunk.strip()]
 
 
+# What answering calls (bot/telegram_types.py builds them soon after a start).
+METHODS = (SendMessage, SendMessageDraft, EditMessageText, SendChatAction, AnswerCallbackQuery)
+
+
 class Delivery:
     """Sends, edits, drafts and chat actions for the whole process, within Telegram's limits."""
 

@@ -1,18 +1,21 @@
 """The bot's liveness for container healthchecks: in polling mode it listens on no port.
 
 While the bot serves (it reached Telegram and registered its commands), a task touches
-BOT_HEARTBEAT_FILE every few seconds; `python -m bot.heartbeat` exits 0 when that file is
+BOT_HEARTBEAT_FILE every few seconds; `python -S -m bot.heartbeat` exits 0 when that file is
 fresh, 1 when it is stale or missing: a bot that stopped, or whose event loop is wedged.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the check (main) runs every second: it imports no asyncio
+    import asyncio
 
 INTERVAL_S = 5.0
 # Three missed beats: a busy loop may be late once, not three times.
@@ -21,6 +24,8 @@ MAX_AGE_S = 3 * INTERVAL_S
 
 async def beat(path: Path, stop: asyncio.Event) -> None:
     """Touch `path` every INTERVAL_S until `stop` is set, then remove it."""
+    import asyncio
+
     try:
         while not stop.is_set():
             path.touch()

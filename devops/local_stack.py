@@ -124,10 +124,11 @@ def local_url(bind: str) -> str:
 def migrate(
     python: str, env: Mapping[str, str], **options: Any
 ) -> subprocess.CompletedProcess[str]:
-    """`flask --app webapi migrate-db`, once per start, before the api serves (Compose's one-shot
-    migrate step does the same); `options` go to subprocess.run (e.g. capture_output)."""
+    """`flask --app webapi.migrate_db migrate-db` (the bare app Compose's one-shot migrate step
+    runs), once per start, before the api serves; `options` go to subprocess.run (e.g.
+    capture_output)."""
     return subprocess.run(
-        [python, "-m", "flask", "--app", "webapi", "migrate-db"],
+        [python, "-m", "flask", "--app", "webapi.migrate_db", "migrate-db"],
         cwd=ROOT,
         env={**env, "ADMIN_USERNAME": ""},  # accounts are the api's business
         text=True,

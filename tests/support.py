@@ -43,10 +43,12 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def flask_cli(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    """`flask --app webapi ARGS` in a child process with exactly the given environment."""
+def flask_cli(
+    env: dict[str, str], *args: str, stdin: str = "", app: str = "webapi"
+) -> subprocess.CompletedProcess[str]:
+    """`flask --app APP ARGS` in a child process with exactly the given environment."""
     return subprocess.run(  # noqa: S603 (a fixed command line)
-        [sys.executable, "-m", "flask", "--app", "webapi", *args],
+        [sys.executable, "-m", "flask", "--app", app, *args],
         cwd=ROOT,
         env=env,
         input=stdin,

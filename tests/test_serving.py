@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -13,6 +15,7 @@ from tests.support import (
     APP,
     GUNICORN,
     ROOT,
+    gunicorn_server,
     migrated_and_served,
     server_environment,
 )
@@ -111,3 +114,73 @@ def test_the_first_admin_is_logged_by_name_and_sign_in_has_no_retry_after(
     log = (tmp_path / "api.log").read_text()
     assert f"created the first admin account '{ADMIN[0]}'" in log
     assert ADMIN[1] not in log
+
+
+def test_the_worker_shares_the_masters_memory(tmp_path: Path, fake_llm: FakeLLM) -> None:
+    """gunicorn builds the app in its master and the worker forks from it, the master's objects
+    frozen out of the collector's reach: most of the worker's memory stays the master's pages,
+    not a copy (webapi/gunicorn_conf.py). A worker that imported the app itself, or copied
+    the master's pages, would have most of its memory to itself."""
+    env = server_environment(
+        f"sqlite:///{tmp_path / 'aidd.db'}", fake_llm.base_url, API_WORKERS="1"
+    )
+    with migrated_and_served(env, tmp_path / "api.log") as (url, server):
+        for _ in range(20):  # some work, as a serving worker does
+            assert httpx.get(f"{url}/api/v1/health/ready").status_code == 200
+        (worker,) = [
+            int(pid)
+            for pid in Path(f"/proc/{server.pid}/task/{server.pid}/children").read_text().split()
+        ]
+        memory = smaps_rollup(worker)
+    private = memory["Private_Dirty"] / memory["Anonymous"]
+    assert private < 0.4, memory
+
+
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """A process's memory totals (kB) from /proc/PID/smaps_rollup."""
+    totals = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, value, *_ = line.split()
+        totals[name.rstrip(":")] = int(value)
+    return totals
+
+
+def healthcheck(env: dict[str, str]) -> int:
+    """The api container's healthcheck command, as Docker runs it (devops/Dockerfile.api)."""
+    done = subprocess.run(
+        [sys.executable, "-S", "-m", "webapi.healthcheck"],
+        cwd=ROOT,
+        env={"API_BIND": env["API_BIND"]},
+        timeout=10,
+        check=False,
+    )
+    return done.returncode
+
+
+def test_the_healthcheck_passes_only_while_the_api_is_ready(
+    tmp_path: Path, fake_llm: FakeLLM
+) -> None:
+    env = server_environment(f"sqlite:///{tmp_path / 'new.db'}", fake_llm.base_url)
+    assert healthcheck(env) == 1  # nothing listens
+
+    # Serving, but the database is not migrated: alive, not ready.
+    with gunicorn_server(env, tmp_path / "unmigrated.log"):
+        url = f"http://{env['API_BIND']}"
+        deadline = time.monotonic() + 30
+        while not _answers(f"{url}/api/v1/health"):
+            assert time.monotonic() < deadline, (tmp_path / "unmigrated.log").read_text()
+            time.sleep(0.1)
+        assert httpx.get(f"{url}/api/v1/health/ready").status_code == 503
+        assert healthcheck(env) == 1
+
+    env = server_environment(f"sqlite:///{tmp_path / 'aidd.db'}", fake_llm.base_url)
+    with migrated_and_served(env, tmp_path / "api.log"):
+        assert healthcheck(env) == 0
+    assert healthcheck(env) == 1
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url).status_code == 200
+    except httpx.TransportError:
+        return False

@@ -120,8 +120,10 @@ def build_app(config: dict[str, Any] | None = None, settings: Settings | None = 
 
     _create_first_admin(app, settings)
     # A serving process marks the questions a dead process left pending; a `flask` command
-    # (db upgrade, create-admin) is no serving process.
-    if click.get_current_context(silent=True) is None:
+    # (db upgrade, create-admin) is no serving process, and under gunicorn each worker starts
+    # its own (webapi/gunicorn_conf.py).
+    serving = click.get_current_context(silent=True) is None
+    if serving and not interruptions.started_by_each_worker():
         interruptions.start_sweeper(app, settings.LLM_TIMEOUT_S)
     return app
 

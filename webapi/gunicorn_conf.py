@@ -4,7 +4,8 @@ Use: gunicorn -c python:webapi.gunicorn_conf "webapi:create_app()"
 
 Every setting is validated here, in gunicorn's master, before any worker forks: a bad value
 stops the server with one line (and exit status 1), instead of workers that fail to boot and
-are restarted forever.
+are restarted forever. The master then builds the app, and each worker forks from it sharing
+its memory (preload_app and the hooks at the end).
 """
 
 # ruff: noqa: E402 (the imports follow gevent's patches, on purpose)
@@ -17,13 +18,18 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import gc
 import logging
 import math
 import os
 import platform
 import secrets
 import sys
+from typing import Any
 
+from webapi.database import dispose_read_engines
+from webapi.domain import interruptions
+from webapi.extensions import db
 from webapi.settings import AppEnv, load_settings
 from webapi.startup import check_startup
 
@@ -38,6 +44,12 @@ if _settings.SECRET_KEY is None and _settings.APP_ENV is AppEnv.DEVELOPMENT:
     # One signing key for the whole server: workers fork from here and read it, so a session
     # started on one worker holds on the others (until the server stops).
     os.environ["SECRET_KEY"] = secrets.token_urlsafe(32)
+
+# The app is built once, here in the master, and every worker forks from it: the code and the
+# objects they share stay one copy in memory (copy on write) instead of one per worker. What a
+# worker must own is made in it: database connections, the sweeper of interrupted answers.
+preload_app = True
+interruptions.start_in_each_worker()
 
 bind = _settings.API_BIND
 worker_class = "webapi.gunicorn_worker.Worker"
@@ -67,3 +79,27 @@ if not _app_log.handlers:
     _app_log.addHandler(_handler)
     _app_log.setLevel(logging.INFO)
     _app_log.propagate = False
+
+
+def pre_fork(server: Any, worker: Any) -> None:
+    """In the master, before each worker forks."""
+    if server.cfg.preload_app:
+        # The connections building the app opened (the first admin's creation) are not to be
+        # shared by several processes: the master lets them go, and each worker opens its own.
+        _close_connections(server.app.wsgi())
+    # The collector never visits what the master holds: a worker's collections would write to
+    # every object they visit, and so copy every page the worker shares with the master.
+    gc.collect()
+    gc.freeze()
+
+
+def post_worker_init(worker: Any) -> None:
+    """In a worker, once it has forked and before it serves."""
+    interruptions.start_sweeper(worker.wsgi, _settings.LLM_TIMEOUT_S)
+
+
+def _close_connections(app: Any) -> None:
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
+    dispose_read_engines(app)

@@ -3,17 +3,33 @@
 It does what `flask --app webapi db upgrade` does, once per deployment, before any api replica
 serves; a failure is one line and exit status 1 (alembic's traceback would bury the cause), and
 the line never shows the database URL's password.
+
+`flask --app webapi.migrate_db migrate-db` runs the same command on this module's bare app
+(create_app): the database and Flask-Migrate, without the API, the LLM client or Insights,
+which take a few seconds to import and build. The stack runs it so: every api replica waits
+for this step.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import flask_migrate
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from webapi.database import schema_revision
+from webapi import MIGRATIONS_DIR
+from webapi.database import (
+    configure_write_engine,
+    init_read_engines,
+    resolve_sqlite_url,
+    schema_revision,
+    write_engine_options,
+)
+from webapi.extensions import db, migrate
+from webapi.settings import ConfigError, load_settings
 
 
 @click.command("migrate-db")
@@ -29,3 +45,25 @@ def migrate_db_command() -> None:
         cause = next(iter(str(exc).strip().splitlines()), "") or type(exc).__name__
         raise click.ClickException(f"{database} could not be migrated: {cause}") from None
     click.echo(f"{database} is at revision {revision}")
+
+
+def create_app() -> Flask:
+    """A bare app for migrate-db: the primary database as the whole app sets it up (SQLite: the
+    write lock taken up front, WAL), Flask-Migrate, and this command."""
+    settings = load_settings()
+    url = resolve_sqlite_url(settings.DATABASE_URL, Path.cwd())
+    app = Flask(__name__)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=write_engine_options(url)
+    )
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    with app.app_context():
+        try:
+            configure_write_engine(db.engine)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise ConfigError("DATABASE_URL", f"cannot be used ({type(exc).__name__})") from None
+    # schema_revision() reads the primary through the app's fresh-read engine.
+    init_read_engines(app, url, None, settings.DATABASE_READ_TIMEOUT_S)
+    app.cli.add_command(migrate_db_command)
+    return app

@@ -1,5 +1,7 @@
 """Fixtures for the bot's tests: fake Telegram, webapi (real, on SQLite), fake LLM, the bot."""
 
+# ruff: noqa: E402 (the imports that reach aiogram follow import_aiogram, on purpose)
+
 from __future__ import annotations
 
 import itertools
@@ -9,6 +11,12 @@ from typing import Any
 
 import pytest
 from flask import Flask
+
+from bot.telegram_types import import_aiogram
+
+# Before the bot's modules import aiogram, as `python -m bot` does: the same models, built on
+# first use.
+import_aiogram()
 
 from tests.bot.support import LiveAPI, RunningBot, bot_settings, running_bot
 from tests.doubles.fake_llm import FakeLLM

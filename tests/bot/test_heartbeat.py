@@ -1,4 +1,4 @@
-"""The bot's heartbeat file, which its container's healthcheck reads (`python -m bot.heartbeat`):
+"""The bot's heartbeat file, which its container's healthcheck reads (`python -S -m bot.heartbeat`):
 fresh while the bot serves, gone once it stopped."""
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from tests.doubles.fake_telegram import FakeTelegram
 def healthcheck(path: Path) -> int:
     """The container's healthcheck command, as Docker runs it."""
     env = {**os.environ, "BOT_HEARTBEAT_FILE": str(path)}
-    return subprocess.run([sys.executable, "-m", "bot.heartbeat"], env=env, check=False).returncode
+    return subprocess.run(
+        [sys.executable, "-S", "-m", "bot.heartbeat"], env=env, check=False
+    ).returncode
 
 
 def test_the_heartbeat_is_fresh_while_the_bot_serves_and_gone_after(

@@ -14,7 +14,7 @@ import json
 import os
 import signal
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,10 +23,18 @@ import pytest
 from testcontainers.compose import DockerCompose
 
 from devops import stack as stack_driver
-from tests.integration.stack_handle import ServiceState, Stack, stack_settings
+from tests.integration.stack_handle import (
+    WEBHOOK_PORT,
+    ServiceState,
+    Stack,
+    WebhookReplica,
+    stack_settings,
+)
 from tests.support import ROOT
 
 TEST_COMPOSE_FILE = ROOT / "tests" / "integration" / "compose.test.yml"
+# Publishes the bot replicas' webhook port on 127.0.0.1, at ports the engine picks.
+WEBHOOK_COMPOSE_FILE = ROOT / "tests" / "integration" / "compose.webhook.yml"
 
 
 class ComposeStack(Stack):
@@ -121,6 +129,31 @@ class ComposeStack(Stack):
         ).stdout.strip()
         return int(pid)
 
+    def webhook_replicas(self) -> list[WebhookReplica]:
+        found = []
+        for state in self.services():
+            if state["Service"] != "bot":
+                continue
+            (published,) = [
+                p
+                for p in state.get("Publishers") or []
+                if p.get("TargetPort") == WEBHOOK_PORT and p.get("PublishedPort")
+            ]
+            assert published["URL"] == "127.0.0.1", published
+            url = f"http://127.0.0.1:{published['PublishedPort']}"
+            found.append(WebhookReplica(state["Name"], url))
+        return sorted(found, key=lambda replica: replica.name)
+
+    def replica_output(self, name: str) -> str:
+        done = subprocess.run(  # noqa: S603
+            ["docker", "logs", name],  # noqa: S607
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout + done.stderr
+
     def sqlite_databases(self, replica: int) -> list[str]:
         listing = self.run("exec", "-T", "--index", str(replica), "api", "ls", "data")
         return [name for name in listing.split() if name.endswith(".db")]
@@ -177,8 +210,11 @@ def env_file_for(path: Path, project: str, **extra: str) -> dict[str, str]:
     return settings
 
 
-def start_compose_stack(scratch: Path, project: str, profiles: list[str], **extra: str) -> Stack:
-    """Build and start the project and wait until every service is healthy."""
+def start_compose_stack(
+    scratch: Path, project: str, profiles: list[str], files: Sequence[Path] = (), **extra: str
+) -> Stack:
+    """Build and start the project (docker-compose.yml, compose.test.yml and `files`) and wait
+    until every service is healthy; `extra` settings go into its .env."""
     if not stack_driver.docker_answers():
         pytest.fail(
             "NO DOCKER ENGINE ANSWERS, and STACK_MODE=compose asks for Compose: start one (and "
@@ -192,7 +228,11 @@ def start_compose_stack(scratch: Path, project: str, profiles: list[str], **extr
     env.update(stack_driver.build_environment(env))
     compose = DockerCompose(
         context=ROOT,
-        compose_file_name=[str(stack_driver.COMPOSE_FILE), str(TEST_COMPOSE_FILE)],
+        compose_file_name=[
+            str(stack_driver.COMPOSE_FILE),
+            str(TEST_COMPOSE_FILE),
+            *map(str, files),
+        ],
         build=True,
         wait=True,
         env_file=str(env_file),

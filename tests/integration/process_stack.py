@@ -42,7 +42,7 @@ from devops.local_stack import (
 from devops.stack import read_env_file
 from tests.console_stack import build_console
 from tests.doubles.fake_telegram.fake import DEFAULT_TOKEN
-from tests.integration.stack_handle import ServiceState, Stack, stack_settings
+from tests.integration.stack_handle import ServiceState, Stack, WebhookReplica, stack_settings
 from tests.processes import (
     alive,
     descendants,
@@ -69,6 +69,12 @@ class Replica:
     log: Path
     runner: subprocess.Popen[bytes] | None = None
     health_url: str = ""  # the api's and the console's probes; the bot's is its heartbeat
+    heartbeat: Path | None = None  # the bot's
+
+    @property
+    def name(self) -> str:
+        """The name its runner gives it: the service's, with the index where there are several."""
+        return self.service if self.index == 0 else f"{self.service}.{self.index}"
 
     def running(self) -> bool:
         return self.runner is not None and self.runner.poll() is None
@@ -95,12 +101,19 @@ class LocalStack(Stack):
     mode = "local processes"
 
     def __init__(
-        self, scratch: Path, settings: dict[str, str], env: dict[str, str], api_binds: list[str]
+        self,
+        scratch: Path,
+        settings: dict[str, str],
+        env: dict[str, str],
+        api_binds: list[str],
+        webhook_binds: list[str],
     ) -> None:
+        """`webhook_binds`: one bot replica in webhook mode on each; none: one bot, polling."""
         super().__init__(settings)
         self.scratch = scratch
         self.env = env
         self.api_binds = api_binds
+        self.webhook_binds = webhook_binds
         self.doubles: dict[str, Double] = {}
         self.migrated: subprocess.CompletedProcess[str] | None = None
         self._exit = ExitStack()
@@ -109,21 +122,38 @@ class LocalStack(Stack):
         console = frontend_service("127.0.0.1", settings["CONSOLE_PORT"], api_urls[0])
         # No name spreads requests over replicas here: the console talks to the first one and
         # the bot to the last, so what one serves must show in what another reads.
+        several = len(api_binds) > 1
         self.replicas = {
             "api": [
-                self._replica("api", i, api_service(python, bind), f"{url}/api/v1/health/ready")
+                self._replica(
+                    "api", i if several else 0, api_service(python, bind), f"{url}/api/v1/health/ready"
+                )
                 for i, (bind, url) in enumerate(zip(api_binds, api_urls, strict=True), start=1)
             ],
-            "frontend": [self._replica("frontend", 1, console, f"{self.console_url}/healthz")],
-            "bot": [self._replica("bot", 1, bot_service(python, api_urls[-1]))],
+            "frontend": [self._replica("frontend", 0, console, f"{self.console_url}/healthz")],
+            "bot": [
+                self._bot(python, api_urls[-1], i if len(webhook_binds) > 1 else 0, bind)
+                for i, bind in enumerate(webhook_binds or [None], start=1)
+            ],
         }
 
     def _replica(
         self, service: str, index: int, definition: dict[str, Any], url: str = ""
     ) -> Replica:
-        return Replica(
-            service, index, definition, self.scratch / f"{service}-{index}.log", None, url
-        )
+        """`index` 0 for a service's only replica, 1, 2, ... where it has several."""
+        log = self.scratch / f"{service}-{index or 1}.log"
+        return Replica(service, index, definition, log, None, url)
+
+    def _bot(self, python: str, api_url: str, index: int, webhook_bind: str | None) -> Replica:
+        """A bot replica with a heartbeat file of its own, and in webhook mode a listener."""
+        heartbeat = self.scratch / f"bot-{index or 1}.alive"
+        definition = bot_service(python, api_url)
+        definition["env"]["BOT_HEARTBEAT_FILE"] = str(heartbeat)
+        if webhook_bind is not None:
+            definition["env"]["WEBHOOK_BIND"] = webhook_bind
+        replica = self._replica("bot", index, definition)
+        replica.heartbeat = heartbeat
+        return replica
 
     # --- where this machine reaches it
 
@@ -176,11 +206,10 @@ class LocalStack(Stack):
         for replica in self.replicas[service]:
             if replica.running():
                 continue
-            name = service if len(self.replicas[service]) == 1 else f"{service}.{replica.index}"
             with replica.log.open("ab") as log:
                 replica.runner = start_runner(
                     sys.executable,
-                    {name: replica.definition},
+                    {replica.name: replica.definition},
                     self.env,
                     stdout=log,
                     stderr=subprocess.STDOUT,
@@ -237,8 +266,8 @@ class LocalStack(Stack):
         for replica in self.replicas[service]:
             pid = replica.main_pid() if replica.running() else None
             running = pid is not None and alive(pid)
-            if service == "bot":
-                healthy = is_fresh(Path(self.settings["BOT_HEARTBEAT_FILE"]))
+            if replica.heartbeat is not None:
+                healthy = is_fresh(replica.heartbeat)
             else:
                 healthy = _answers(replica.health_url)
             states.append(_state(service, running, running and healthy))
@@ -273,6 +302,18 @@ class LocalStack(Stack):
             for inode in socket_inodes(pid)
         }
         return sorted({listening[inode] for inode in inodes if inode in listening})
+
+    def webhook_replicas(self) -> list[WebhookReplica]:
+        if not self.webhook_binds:
+            return []
+        return [
+            WebhookReplica(bot.name, local_url(bind))
+            for bot, bind in zip(self.replicas["bot"], self.webhook_binds, strict=True)
+        ]
+
+    def replica_output(self, name: str) -> str:
+        (replica,) = [r for rs in self.replicas.values() for r in rs if r.name == name]
+        return replica.log.read_text(errors="replace")
 
     def sqlite_databases(self, replica: int) -> list[str]:
         found = set()
@@ -318,11 +359,18 @@ class LocalStack(Stack):
         return "\n".join(parts)
 
 
-def start_local_stack(scratch: Path, *, api_replicas: int = 1, **extra: str) -> LocalStack:
+def start_local_stack(
+    scratch: Path, *, api_replicas: int = 1, bot_replicas: int = 1, **extra: str
+) -> LocalStack:
     """Start the stack as local processes (`api_replicas` gunicorn servers, each on a port of
-    its own) and wait until every service is healthy; `extra` settings override the defaults."""
+    its own; with BOT_MODE=webhook, `bot_replicas` bots, each listening on a port of its own)
+    and wait until every service is healthy; `extra` settings override the defaults."""
+    webhook = extra.get("BOT_MODE") == "webhook"
+    if bot_replicas > 1 and not webhook:
+        raise ValueError("several bot replicas need BOT_MODE=webhook: they would all poll")
     build_console()  # when frontend/ has no production build yet, as stack_up does
     api_binds = [f"127.0.0.1:{free_port()}" for _ in range(api_replicas)]
+    webhook_binds = [f"127.0.0.1:{free_port()}" for _ in range(bot_replicas)] if webhook else []
     local = {
         "DATABASE_URL": f"sqlite:///{scratch / 'aidd.db'}",
         "API_BIND": api_binds[0],  # each replica's runner sets its own
@@ -331,7 +379,6 @@ def start_local_stack(scratch: Path, *, api_replicas: int = 1, **extra: str) -> 
         "CONSOLE_PORT": str(free_port()),
         "LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
         "TELEGRAM_API_BASE": f"http://127.0.0.1:{free_port()}",
-        "BOT_HEARTBEAT_FILE": str(scratch / "bot.alive"),
     }
     settings = stack_settings(**{**local, **extra})
     env_file = scratch / "stack.env"
@@ -342,7 +389,7 @@ def start_local_stack(scratch: Path, *, api_replicas: int = 1, **extra: str) -> 
         "HOME": os.environ.get("HOME", "/"),
     }
     env = process_environment(machine, read_env_file(env_file))
-    stack = LocalStack(scratch, settings, env, api_binds)
+    stack = LocalStack(scratch, settings, env, api_binds, webhook_binds)
     try:
         stack.up()
     except BaseException:

@@ -29,6 +29,13 @@ DEMO = ["--users", "120", "--messages", "6000", "--days", "40", "--seed", "5"]
 API_RETRY_S = 60
 # Checks whether a SQLite database is intact, run by webapi's Python where the api runs: the
 # database is the api's own DATABASE_URL, whatever path a mode gives it.
+# Bot replicas in webhook mode: where each listens, the path and header Telegram posts with.
+WEBHOOK_PORT = 8081
+WEBHOOK_PATH = "/telegram/webhook"
+# Where Telegram is told to post: the service's name, which spreads over its replicas (the fake
+# Telegram records it but does not post: the tests post to each replica, as a proxy would).
+WEBHOOK_URL = f"http://bot:{WEBHOOK_PORT}{WEBHOOK_PATH}"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 INTEGRITY_CHECK = (
     "import sqlite3, sqlalchemy as sa\n"
     "from webapi.settings import load_settings\n"
@@ -67,6 +74,14 @@ class ServiceState:
     state: str  # running, exited, ...
     health: str  # healthy, unhealthy, starting; "" without a healthcheck
     exit_code: int | None = None
+
+
+@dataclass(frozen=True)
+class WebhookReplica:
+    """One bot replica in webhook mode: its name (for its output), where it takes updates."""
+
+    name: str
+    url: str
 
 
 class Stack(ABC):
@@ -124,6 +139,15 @@ class Stack(ABC):
     def main_pid(self, service: str) -> int:
         """The host's process id of the service's main process (its first replica's): it
         changes whenever the service is restarted."""
+
+    @abstractmethod
+    def webhook_replicas(self) -> list[WebhookReplica]:
+        """Each bot replica in webhook mode, with the URL where this machine reaches its
+        webhook listener (Compose: its published port; local processes: its WEBHOOK_BIND)."""
+
+    @abstractmethod
+    def replica_output(self, name: str) -> str:
+        """What one replica (a WebhookReplica's name) has written to its output so far."""
 
     @abstractmethod
     def sqlite_databases(self, replica: int) -> list[str]:
@@ -243,3 +267,11 @@ def answers_to(telegram: FakeTelegramControl, user_id: int, text: str) -> int:
 
 def wait_for_answer(stack: Stack, user_id: int, text: str, timeout: float = 60) -> None:
     stack.telegram.wait_for(lambda telegram: answers_to(telegram, user_id, text) >= 1, timeout)
+
+
+def post_update(replica: WebhookReplica, update: dict[str, Any], secret: str) -> int:
+    """Post a Telegram update to a bot replica's webhook, as Telegram does; the status."""
+    response = httpx.post(
+        replica.url + WEBHOOK_PATH, json=update, headers={SECRET_HEADER: secret}, timeout=30
+    )
+    return response.status_code

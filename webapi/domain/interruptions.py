@@ -80,6 +80,22 @@ def sweep(llm_timeout_s: float, now: datetime | None = None) -> int:
     return len(marked)
 
 
+# Set by webapi/gunicorn_conf.py: gunicorn builds the app once, in its master, and every worker
+# forks from it; a sweeper started there would run in the master alone, so each worker starts
+# its own once it has forked.
+_started_by_each_worker = False
+
+
+def start_in_each_worker() -> None:
+    """From now on the app's builder leaves the sweeper to the server's worker processes."""
+    global _started_by_each_worker
+    _started_by_each_worker = True
+
+
+def started_by_each_worker() -> bool:
+    return _started_by_each_worker
+
+
 def start_sweeper(app: Flask, llm_timeout_s: float) -> threading.Event:
     """Sweep now and every period_s, in a daemon thread of this process (a greenlet under
     gevent's patches), until the app's database engine is disposed; the event stops it too."""
