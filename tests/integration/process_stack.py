@@ -64,17 +64,12 @@ class Replica:
     """One process of a service and the runner (honcho) it runs under."""
 
     service: str
-    index: int
+    name: str  # the name its runner gives it: the service's, numbered where it has several
     definition: dict[str, Any]  # devops/local_stack.py's: command line and environment
     log: Path
     runner: subprocess.Popen[bytes] | None = None
     health_url: str = ""  # the api's and the console's probes; the bot's is its heartbeat
     heartbeat: Path | None = None  # the bot's
-
-    @property
-    def name(self) -> str:
-        """The name its runner gives it: the service's, with the index where there are several."""
-        return self.service if self.index == 0 else f"{self.service}.{self.index}"
 
     def running(self) -> bool:
         return self.runner is not None and self.runner.poll() is None
@@ -122,36 +117,33 @@ class LocalStack(Stack):
         console = frontend_service("127.0.0.1", settings["CONSOLE_PORT"], api_urls[0])
         # No name spreads requests over replicas here: the console talks to the first one and
         # the bot to the last, so what one serves must show in what another reads.
-        several = len(api_binds) > 1
+        bots: list[str | None] = [*webhook_binds] or [None]  # None: the one bot, polling
         self.replicas = {
             "api": [
-                self._replica(
-                    "api", i if several else 0, api_service(python, bind), f"{url}/api/v1/health/ready"
+                self._replica(name, api_service(python, bind), f"{url}/api/v1/health/ready")
+                for name, bind, url in zip(
+                    replica_names("api", len(api_binds)), api_binds, api_urls, strict=True
                 )
-                for i, (bind, url) in enumerate(zip(api_binds, api_urls, strict=True), start=1)
             ],
-            "frontend": [self._replica("frontend", 0, console, f"{self.console_url}/healthz")],
+            "frontend": [self._replica("frontend", console, f"{self.console_url}/healthz")],
             "bot": [
-                self._bot(python, api_urls[-1], i if len(webhook_binds) > 1 else 0, bind)
-                for i, bind in enumerate(webhook_binds or [None], start=1)
+                self._bot(name, python, api_urls[-1], bind)
+                for name, bind in zip(replica_names("bot", len(bots)), bots, strict=True)
             ],
         }
 
-    def _replica(
-        self, service: str, index: int, definition: dict[str, Any], url: str = ""
-    ) -> Replica:
-        """`index` 0 for a service's only replica, 1, 2, ... where it has several."""
-        log = self.scratch / f"{service}-{index or 1}.log"
-        return Replica(service, index, definition, log, None, url)
+    def _replica(self, name: str, definition: dict[str, Any], url: str = "") -> Replica:
+        service = name.partition(".")[0]
+        return Replica(service, name, definition, self.scratch / f"{name}.log", None, url)
 
-    def _bot(self, python: str, api_url: str, index: int, webhook_bind: str | None) -> Replica:
+    def _bot(self, name: str, python: str, api_url: str, webhook_bind: str | None) -> Replica:
         """A bot replica with a heartbeat file of its own, and in webhook mode a listener."""
-        heartbeat = self.scratch / f"bot-{index or 1}.alive"
+        heartbeat = self.scratch / f"{name}.alive"
         definition = bot_service(python, api_url)
         definition["env"]["BOT_HEARTBEAT_FILE"] = str(heartbeat)
         if webhook_bind is not None:
             definition["env"]["WEBHOOK_BIND"] = webhook_bind
-        replica = self._replica("bot", index, definition)
+        replica = self._replica(name, definition)
         replica.heartbeat = heartbeat
         return replica
 
@@ -411,6 +403,11 @@ def _stop(replica: Replica) -> None:
         if alive(pid) and start_time(pid) == started_at:  # still ours, not a reused id
             os.kill(pid, signal.SIGKILL)
     replica.runner = None
+
+
+def replica_names(service: str, count: int) -> list[str]:
+    """`api` alone, or `api.1`, `api.2`, ... where there are several, as Compose numbers them."""
+    return [service] if count == 1 else [f"{service}.{i}" for i in range(1, count + 1)]
 
 
 def _answers(url: str) -> bool:
