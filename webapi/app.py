@@ -18,8 +18,7 @@ from webapi.api import register_api
 from webapi.api.security import SECURITY_SCHEMES, SESSION_COOKIE_NAME
 from webapi.database import (
     INSIGHTS_ENGINE_KEY,
-    configure_write_engine,
-    init_read_engines,
+    init_database,
     migration_head,
     resolve_sqlite_url,
     write_engine_options,
@@ -30,7 +29,6 @@ from webapi.domain.conversation import ConversationService
 from webapi.domain.llm import LLMClient
 from webapi.domain.rate_limits import ChatLimit, LoginLimits
 from webapi.errors import ErrorResponse, register_error_handlers, validation_error_response
-from webapi.extensions import db, migrate
 from webapi.insights.answer import InsightsAnswerer
 from webapi.insights.runner import create_insights_engine
 from webapi.services import EXTENSION_KEY, Services
@@ -75,14 +73,7 @@ def build_app(config: dict[str, Any] | None = None, settings: Settings | None = 
     if config:
         app.config.update(config)
 
-    db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
-    with app.app_context():
-        try:
-            configure_write_engine(db.engine)
-        except (sa.exc.ArgumentError, ImportError) as exc:
-            raise ConfigError("DATABASE_URL", f"cannot be used ({type(exc).__name__})") from None
-    init_read_engines(app, write_url, read_url, settings.DATABASE_READ_TIMEOUT_S)
+    init_database(app, write_url, read_url, settings.DATABASE_READ_TIMEOUT_S)
 
     llm = LLMClient(
         base_url=settings.llm_base_url,

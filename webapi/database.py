@@ -32,7 +32,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from webapi.extensions import db
+from webapi import MIGRATIONS_DIR
+from webapi.extensions import db, migrate
+from webapi.settings import ConfigError
 
 SQLITE_READ_BUSY_TIMEOUT_MS = 5_000
 WRITE_LOCK_TIMEOUT_S = 10.0
@@ -256,6 +258,20 @@ def init_read_engines(app: Flask, write_url: str, read_url: str | None, timeout_
     fresh = read_engine if read_url is None else create_read_engine(write_url, timeout_s)
     app.extensions[READ_ENGINE_KEY] = read_engine
     app.extensions[FRESH_READ_ENGINE_KEY] = fresh
+
+
+def init_database(app: Flask, write_url: str, read_url: str | None, read_timeout_s: float) -> None:
+    """The database on `app` (its config already names `write_url`): Flask-SQLAlchemy and
+    Flask-Migrate, the primary's engine set up (SQLite: the write lock taken up front, WAL), and
+    the read engines. The whole app and the migrate step's bare app both start so."""
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
+    with app.app_context():
+        try:
+            configure_write_engine(db.engine)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise ConfigError("DATABASE_URL", f"cannot be used ({type(exc).__name__})") from None
+    init_read_engines(app, write_url, read_url, read_timeout_s)
 
 
 def dispose_read_engines(app: Flask) -> None:

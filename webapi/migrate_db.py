@@ -20,16 +20,13 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
-from webapi import MIGRATIONS_DIR
 from webapi.database import (
-    configure_write_engine,
-    init_read_engines,
+    init_database,
     resolve_sqlite_url,
     schema_revision,
     write_engine_options,
 )
-from webapi.extensions import db, migrate
-from webapi.settings import ConfigError, load_settings
+from webapi.settings import load_settings
 
 
 @click.command("migrate-db")
@@ -56,14 +53,7 @@ def create_app() -> Flask:
     app.config.update(
         SQLALCHEMY_DATABASE_URI=url, SQLALCHEMY_ENGINE_OPTIONS=write_engine_options(url)
     )
-    db.init_app(app)
-    migrate.init_app(app, db, directory=MIGRATIONS_DIR, render_as_batch=True)
-    with app.app_context():
-        try:
-            configure_write_engine(db.engine)
-        except (sa.exc.ArgumentError, ImportError) as exc:
-            raise ConfigError("DATABASE_URL", f"cannot be used ({type(exc).__name__})") from None
     # schema_revision() reads the primary through the app's fresh-read engine.
-    init_read_engines(app, url, None, settings.DATABASE_READ_TIMEOUT_S)
+    init_database(app, url, None, settings.DATABASE_READ_TIMEOUT_S)
     app.cli.add_command(migrate_db_command)
     return app
