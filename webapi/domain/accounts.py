@@ -22,7 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from webapi.database import read_session, write_session
 from webapi.errors import ApiError, ErrorCode
-from webapi.models import Account, ConsoleSession, utcnow
+from webapi.models import Account, ConsoleSession, UTCDateTime, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -159,18 +159,24 @@ def end_session(token: str) -> None:
         )
 
 
+# Every console request asks it: built once, not per request.
+_SESSION_ACCOUNT = (
+    sa.select(Account.id, Account.username, Account.is_admin)
+    .join(ConsoleSession, ConsoleSession.account_id == Account.id)
+    .where(
+        ConsoleSession.token_hash == sa.bindparam("token_hash"),
+        ConsoleSession.revoked_at.is_(None),
+        ConsoleSession.expires_at > sa.bindparam("now", type_=UTCDateTime()),
+        Account.disabled_at.is_(None),
+    )
+)
+
+
 def session_account(token: str) -> AccountInfo | None:
     """The account of a live (unrevoked, unexpired) console session of an enabled account."""
     with read_session(fresh=True) as session:
         found = session.execute(
-            sa.select(Account.id, Account.username, Account.is_admin)
-            .join(ConsoleSession, ConsoleSession.account_id == Account.id)
-            .where(
-                ConsoleSession.token_hash == _token_hash(token),
-                ConsoleSession.revoked_at.is_(None),
-                ConsoleSession.expires_at > utcnow(),
-                Account.disabled_at.is_(None),
-            )
+            _SESSION_ACCOUNT, {"token_hash": _token_hash(token), "now": utcnow()}
         ).one_or_none()
     return None if found is None else AccountInfo(found.id, found.username, found.is_admin)
 

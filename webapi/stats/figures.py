@@ -9,7 +9,7 @@ within it, then the one value is read from the messages within that bin and wind
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import pairwise
@@ -85,6 +85,15 @@ def _slots_in(slots: Slots, table: str = "") -> str:
     )
 
 
+def _in_run(c: Mapping[str, str]) -> str:
+    """The rollup rows (alias x) of a run of slots whose unit, first and last (exclusive) slot
+    are the SQL c["unit"], c["lo"] and c["hi"] (see Figures._per_row)."""
+    return f"x.unit = {c['unit']} AND x.slot >= {c['lo']} AND x.slot < {c['hi']}"
+
+
+RUN = ("i", "unit", "lo", "hi")  # a run of whole slots of range i
+
+
 def _at(seconds: int) -> datetime:
     return datetime.fromtimestamp(seconds, UTC)
 
@@ -117,6 +126,36 @@ class Figures:
     def _between(self, column: str, start: datetime, end: datetime) -> str:
         return f"{column} >= {self._moment(start)} AND {column} < {self._moment(end)}"
 
+    def _per_row(
+        self,
+        names: Sequence[str],
+        rows: Sequence[Sequence[int]],
+        keep: Sequence[str],
+        aggregate: Callable[[Mapping[str, str]], tuple[str, str]],
+    ) -> str:
+        """One aggregate query per row of integers (columns `names`), as one statement whose
+        rows are each row's `keep` columns, then its aggregate's. `aggregate` gets the SQL of
+        each column and answers the select list and the rest (FROM, WHERE, GROUP BY).
+
+        PostgreSQL: the rows as VALUES, joined laterally to the aggregate, planned once however
+        many rows (planning a union of a hundred index scans cost more than running them); the
+        aggregate keeps the planner from flattening it into a hash join over the whole table.
+        SQLite: one SELECT per row, joined by UNION ALL, which it plans as cheaply."""
+        if self.dialect == "postgresql":
+            values = ", ".join(f"({', '.join(str(int(v)) for v in row)})" for row in rows)
+            select, rest = aggregate({name: f"b.{name}" for name in names})
+            return (
+                f"SELECT {', '.join(f'b.{name}' for name in keep)}, s.* FROM (VALUES {values})"
+                f" AS b({', '.join(names)}) CROSS JOIN LATERAL (SELECT {select} {rest}) AS s"
+            )
+        selects = []
+        for row in rows:
+            literal = {name: str(int(value)) for name, value in zip(names, row, strict=True)}
+            select, rest = aggregate(literal)
+            kept = ", ".join(f"{literal[name]} AS {name}" for name in keep)
+            selects.append(f"SELECT {kept}, {select} {rest}")
+        return " UNION ALL ".join(selects)
+
     # --- counts -----------------------------------------------------------------------------
 
     def counts(
@@ -125,13 +164,10 @@ class Figures:
         """For each range, the sums of COUNTERS, grouped by the columns `by` (channel, role)."""
         parts = []
         keys = ", ".join([*by, *COUNTERS])
+        runs: list[tuple[int, int, int, int]] = []
         for index, (start, end) in enumerate(ranges):
             whole, raw = cover(start, end, rollups.COUNT_UNITS)
-            # One index range scan per piece (a join with a VALUES list of them gets a hash
-            # join over the whole table on PostgreSQL).
-            parts += [
-                f"SELECT {index} AS i, {keys} FROM stats_counts WHERE {_slots_in(s)}" for s in whole
-            ]
+            runs += [(index, s.unit, s.first, s.last) for s in whole]
             for raw_start, raw_end in raw:
                 unit = rollups.QUARTER_S
                 messages = rollups.count_rows_sql(
@@ -142,6 +178,24 @@ class Figures:
                 )
                 parts.append(f"SELECT {index} AS i, {keys} FROM ({messages}) AS m_rows")
                 parts.append(f"SELECT {index} AS i, {keys} FROM ({dialogs}) AS d_rows")
+        if runs:
+            grouped = ", ".join(f"x.{column}" for column in by)
+            summed = ", ".join(
+                [*(f"x.{column} AS {column}" for column in by)]
+                + [f"SUM(x.{counter}) AS {counter}" for counter in COUNTERS]
+            )
+            parts.append(
+                self._per_row(
+                    RUN,
+                    runs,
+                    ("i",),
+                    lambda c: (
+                        summed,
+                        f"FROM stats_counts x WHERE {_in_run(c)}"
+                        + (f" GROUP BY {grouped}" if by else ""),
+                    ),
+                )
+            )
         group = ", ".join(["i", *by])
         sums = ", ".join(f"SUM({counter})" for counter in COUNTERS)
         union = " UNION ALL ".join(parts)
@@ -176,19 +230,30 @@ class Figures:
         of the rest of the range (smaller slots, raw edges) who did not write in the main run:
         a distinct count, each row looked up, so the main run is the one that leaves the least
         rest, not always the one of the largest unit."""
-        mains: list[str] = []
+        runs: list[tuple[int, int, int, int]] = []
         rests: list[tuple[int, Slots | None, list[Slots], list[Range]]] = []
         for index, (start, end) in enumerate(ranges):
             whole, raw, main = _main_run(start, end)
             if main is not None:
-                mains.append(
-                    f"SELECT {index} AS i, COUNT(*) AS n FROM stats_users WHERE {_slots_in(main)}"
-                    f" AND (prev_slot IS NULL OR prev_slot < {main.first})"
-                )
+                runs.append((index, main.unit, main.first, main.last))
             others = [s for s in whole if s is not main]
             if others or raw:
                 rests.append((index, main, others, raw))
         found = [0 for _ in ranges]
+        mains = []
+        if runs:
+            mains.append(
+                self._per_row(
+                    RUN,
+                    runs,
+                    ("i",),
+                    lambda c: (
+                        "COUNT(*) AS n",
+                        f"FROM stats_users x WHERE {_in_run(c)}"
+                        f" AND (x.prev_slot IS NULL OR x.prev_slot < {c['lo']})",
+                    ),
+                )
+            )
         edges = []
         for index, main, others, raw in rests:
             users = [f"SELECT user_id FROM stats_users WHERE {_slots_in(s)}" for s in others]
@@ -306,24 +371,29 @@ class Figures:
     ) -> dict[tuple[int, int], list[tuple[int, int]]]:
         """(span index, metric) → [(coarse bin, answers)] in bin order, the spans' whole slots
         read in one statement, their edges added."""
-        parts = []
-        # SQLite sums each run of slots by bin first: sorting each part's rows (hundreds) costs
-        # it less than sorting all of them at once. PostgreSQL hashes them, and gains nothing.
-        summed = self.dialect == "sqlite"
-        count, by_bin = ("SUM(n)", " GROUP BY metric, bin") if summed else ("n", "")
-        for index, span in enumerate(spans):
-            # Every metric by name: the key has it before the slot.
-            parts += [
-                f"SELECT {index} AS i, {metric} AS metric, bin, {count} AS n FROM stats_latency"
-                f" WHERE metric = {metric + rollups.COARSE} AND {_slots_in(s)}{by_bin}"
-                for s in cover(*span, rollups.LATENCY_UNITS)[0]
-                for metric in rollups.METRIC_COLUMNS
-            ]
+        # Each run of slots summed by bin first (sorting each one's rows, hundreds, costs SQLite
+        # less than sorting all of them at once); every metric by its number, which the key
+        # has before the slot.
+        runs = [
+            (index, metric, metric + rollups.COARSE, s.unit, s.first, s.last)
+            for index, span in enumerate(spans)
+            for s in cover(*span, rollups.LATENCY_UNITS)[0]
+            for metric in rollups.METRIC_COLUMNS
+        ]
         sums: dict[tuple[int, int], dict[int, int]] = {}
-        if parts:
+        if runs:
+            binned = self._per_row(
+                ("i", "metric", "stored", "unit", "lo", "hi"),
+                runs,
+                ("i", "metric"),
+                lambda c: (
+                    "x.bin AS bin, SUM(x.n) AS n",
+                    f"FROM stats_latency x WHERE x.metric = {c['stored']} AND {_in_run(c)}"
+                    " GROUP BY x.bin",
+                ),
+            )
             for index, metric, bin_, n in self._run(
-                f"SELECT i, metric, bin, SUM(n) FROM ({' UNION ALL '.join(parts)}) AS binned"
-                " GROUP BY i, metric, bin"
+                f"SELECT i, metric, bin, SUM(n) FROM ({binned}) AS binned GROUP BY i, metric, bin"
             ):
                 sums.setdefault((int(index), int(metric)), {})[int(bin_)] = int(n)
         for key, counted in edges.items():
