@@ -91,10 +91,7 @@ def resolve_sqlite_url(database_url: str, working_dir: Path) -> str:
 # (hundreds of streams, two short transactions each) opened and closed connections
 # continuously, a connect per transaction for both sides. On SQLite a new connection also
 # parses the whole schema, the statistics' triggers included, before its first statement.
-# Last in, first out: sequential requests take the same warm connection, whose caches (its
-# prepared statements, SQLite's parsed schema and pages) serve them, not the least recently
-# used of fifteen.
-POOL_OPTIONS: dict[str, Any] = {"pool_size": 15, "max_overflow": 0, "pool_use_lifo": True}
+POOL_OPTIONS: dict[str, Any] = {"pool_size": 15, "max_overflow": 0}
 
 
 def write_engine_options(database_url: str) -> dict[str, Any]:
