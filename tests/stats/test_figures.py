@@ -5,7 +5,8 @@ percentiles, outcomes, console dialogs, and the rollups after updates and delete
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
@@ -246,6 +247,21 @@ def check(
     for params in listings:
         found = answered(client, "dialogs", span, **params)
         assert found == expected(rows, "dialogs", span, **params), params
+
+
+@contextmanager
+def read_statements(engine: sa.Engine) -> Iterator[list[tuple[str, Any]]]:
+    """The statements (with their parameters) that `engine` runs inside the block."""
+    statements: list[tuple[str, Any]] = []
+
+    def seen(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        statements.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
 
 
 def rollup_tables() -> list[sa.Table]:
@@ -776,20 +792,11 @@ def test_percentiles_read_their_histogram_rows_by_key(sqlite_app: Flask) -> None
         at = DAY0 + timedelta(minutes=61 * index, seconds=7)
         rows += [message(2 * index + 1, 1, at), answer(2 * index + 2, 1, at, latency_ms=index * 97)]
     store(sqlite_app, messages=rows)
-    statements: list[tuple[str, Any]] = []
-
-    def seen(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        statements.append((statement, parameters))
-
     with sqlite_app.app_context():
         engine = sqlite_app.extensions[READ_ENGINE_KEY]
-        sa.event.listen(engine, "before_cursor_execute", seen)
-        try:
-            with read_session() as session:
-                start = DAY0 + timedelta(hours=5, minutes=30)
-                found = Figures(session).percentiles([(start, start + timedelta(days=2))], (50,))
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", seen)
+        with read_statements(engine) as statements, read_session() as session:
+            start = DAY0 + timedelta(hours=5, minutes=30)
+            found = Figures(session).percentiles([(start, start + timedelta(days=2))], (50,))
         with engine.connect() as connection:
             steps = [
                 step
@@ -822,20 +829,11 @@ def test_runs_of_slots_are_read_run_by_run(app: Flask) -> None:
     zone = ZoneInfo("Asia/Kolkata")
     bounds = [datetime.combine(DAY0.date(), time(), zone) + timedelta(days=d) for d in range(31)]
     spans = list(pairwise(bounds))
-    statements: list[tuple[str, Any]] = []
-
-    def seen(_c: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        statements.append((statement, parameters))
-
     with app.app_context():
         engine = app.extensions[READ_ENGINE_KEY]
-        sa.event.listen(engine, "before_cursor_execute", seen)
-        try:
-            with read_session() as session:
-                figures = Figures(session)
-                counts, users = figures.series(bounds), figures.active_users(spans)
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", seen)
+        with read_statements(engine) as statements, read_session() as session:
+            figures = Figures(session)
+            counts, users = figures.series(bounds), figures.active_users(spans)
         assert sum(questions for questions, _ in counts) > 0
         assert sum(users) > 0
         read = [(s, p) for s, p in statements if "stats_counts" in s or "stats_users" in s]
